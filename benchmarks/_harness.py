@@ -1,0 +1,163 @@
+"""Benchmark harness: every case measured in one process run, medians and ratios.
+
+A case is a callable doing ``ops`` operations (requests, messages, calls, steps); the harness
+times ``rounds`` rounds after a warm-up and reports the median µs per operation. Each group
+names its baseline (the bare host); overhead = case median - baseline median, also shown as
+a ratio to one bare OpenTelemetry SDK span measured in the same run (``sdk span``).
+
+Pipelines: "plain" is an SDK TracerProvider with a BatchSpanProcessor and an exporter that
+drops spans; "obs" is ``obs.configure()`` with the same processor and exporter behind obs's
+own pipeline (scrubbing, baggage). Competing tools run on the plain pipeline, obs on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from opentelemetry import trace as trace_api
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+import obs
+from obs import _config
+
+
+class NullExporter(SpanExporter):
+    """Counts spans and drops them: the export cost is the same for every tool."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.count += len(spans)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def _batch() -> BatchSpanProcessor:
+    return BatchSpanProcessor(NullExporter(), max_queue_size=65536, schedule_delay_millis=200)
+
+
+_plain: TracerProvider | None = None
+
+
+def plain_provider() -> TracerProvider:
+    global _plain
+    if _plain is None:
+        _plain = TracerProvider(shutdown_on_exit=False)
+        _plain.add_span_processor(_batch())
+    return _plain
+
+
+def use_obs(**options: object) -> None:
+    """Configure obs (its pipeline, no console, no OTLP) as the global provider."""
+    settings: dict[str, object] = {"console": False, "otlp": False, "span_processors": [_batch()]}
+    settings.update(options)
+    obs.configure(**settings)  # type: ignore[arg-type]
+
+
+def use_plain() -> None:
+    """Point the global provider at the plain SDK pipeline (for bare and competing tools)."""
+    if _config._state.tracer_proxy is None:
+        use_obs()
+    assert _config._state.tracer_proxy is not None
+    _config._state.tracer_proxy.swap(plain_provider())
+
+
+@dataclass
+class Result:
+    group: str
+    name: str
+    samples_us: list[float]
+    spans: str = ""
+    baseline: bool = False
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples_us)
+
+
+@dataclass
+class Group:
+    name: str
+    unit: str
+    results: list[Result] = field(default_factory=list)
+
+
+def measure(fn: Callable[[], object], ops: int, rounds: int, warmup: int = 1) -> list[float]:
+    """µs per operation for each round; ``fn`` performs ``ops`` operations."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(rounds):
+        gc.collect()
+        start = time.perf_counter_ns()
+        fn()
+        samples.append((time.perf_counter_ns() - start) / 1000 / ops)
+    return samples
+
+
+def measure_async(
+    fn: Callable[[], Awaitable[object]],
+    ops: int,
+    rounds: int,
+    warmup: int = 1,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> list[float]:
+    own = loop is None
+    loop = loop or asyncio.new_event_loop()
+    try:
+        return measure(lambda: loop.run_until_complete(fn()), ops, rounds, warmup)
+    finally:
+        if own:
+            loop.close()
+
+
+def interleaved(
+    cases: dict[str, Callable[[], object]],
+    ops: int,
+    rounds: int,
+    warmup: int = 1,
+    before: dict[str, Callable[[], None]] | None = None,
+) -> dict[str, list[float]]:
+    """Measure several cases round-robin, so drift (CPU frequency, other load) hits all alike.
+
+    ``before[name]`` runs before each round of that case (e.g. switch the global pipeline).
+    """
+    before = before or {}
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for name, fn in cases.items():
+        before.get(name, lambda: None)()
+        for _ in range(warmup):
+            fn()
+    for _ in range(rounds):
+        for name, fn in cases.items():
+            before.get(name, lambda: None)()
+            gc.collect()
+            start = time.perf_counter_ns()
+            fn()
+            samples[name].append((time.perf_counter_ns() - start) / 1000 / ops)
+    return samples
+
+
+def bare_span_cost(rounds: int, ops: int = 20_000) -> list[float]:
+    """One bare SDK span (start + end, two attributes) on the plain pipeline."""
+    tracer = plain_provider().get_tracer("bench")
+
+    def run() -> None:
+        for _ in range(ops):
+            tracer.start_span("op", attributes={"a": 1, "b": "x"}).end()
+
+    return measure(run, ops, rounds)
+
+
+def current_tracer() -> trace_api.Tracer:
+    return trace_api.get_tracer("bench")

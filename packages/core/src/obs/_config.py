@@ -1,0 +1,407 @@
+"""``obs.configure()``: one call builds the whole OpenTelemetry pipeline.
+
+Calling it again reconfigures: obs's own SDK providers are replaced behind the swappable
+global proxies and the old ones shut down (flushing, stopping their threads); processors obs
+added to a provider the user owns are replaced in place.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import metrics as metrics_api
+from opentelemetry import trace as trace_api
+from opentelemetry.sdk.metrics import MeterProvider as SDKMeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
+
+from obs import _registry, _settings, _spans
+from obs._console import ConsoleProcessor
+from obs._diagnostics import logger
+from obs._pipeline import Pipeline
+from obs._providers import SwappableMeterProvider, SwappableTracerProvider
+from obs._scrubbing import Scrubber, ScrubbingOptions
+from obs._settings import LEVELS, PropagationPolicy, Settings, env_flag, parse_level, parse_policy
+
+InstrumentOption = bool | Sequence[str] | Mapping[str, Mapping[str, Any]]
+
+
+@dataclass
+class Obs:
+    """What ``configure`` returns: the live configuration, and a handle to flush or stop it.
+
+    Usable as a context manager: ``with obs.configure(...):`` shuts down on exit.
+    """
+
+    settings: Settings
+    resource: Resource
+    tracer_provider: trace_api.TracerProvider
+    meter_provider: metrics_api.MeterProvider
+    otlp_endpoint: str | None
+    instrumented: tuple[str, ...] = ()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        shutdown()
+
+    def __enter__(self) -> Obs:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        shutdown()
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.tracer_proxy: SwappableTracerProvider | None = None
+        self.meter_proxy: SwappableMeterProvider | None = None
+        self.tracer_provider: trace_api.TracerProvider | None = None
+        self.owns_tracer_provider = False
+        self.meter_provider: metrics_api.MeterProvider | None = None
+        self.owns_meter_provider = False
+        self.pipelines: dict[int, Pipeline] = {}  # id(provider) -> the pipeline obs added
+        self.atexit_registered = False
+        self.handle: Obs | None = None
+
+
+_state = _State()
+
+
+def _default_service_name() -> str | None:
+    if os.environ.get("OTEL_SERVICE_NAME"):
+        return None
+    if "service.name=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", ""):
+        return None
+    main = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] not in ("", "-c") else ""
+    return main or "python"
+
+
+def _resource(
+    service_name: str | None,
+    service_version: str | None,
+    environment: str | None,
+    extra: Mapping[str, Any] | None,
+) -> Resource:
+    attributes: dict[str, Any] = dict(extra or {})
+    name = service_name or _default_service_name()
+    if name:
+        attributes["service.name"] = name
+    if service_version:
+        attributes["service.version"] = service_version
+    environment = environment or os.environ.get("OBS_ENVIRONMENT")
+    if environment:
+        attributes["deployment.environment.name"] = environment
+    # Resource.create merges OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME; explicit wins.
+    return Resource.create(attributes)
+
+
+def _otlp_endpoint(endpoint: str | None, enabled: bool | None) -> tuple[str | None, bool]:
+    """(base endpoint or None to let the exporter read the env, whether OTLP is on)."""
+    if enabled is False:
+        return None, False
+    if endpoint:
+        return endpoint.rstrip("/"), True
+    env = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    if env:
+        return None, True
+    if enabled:
+        return "http://localhost:4318", True
+    return None, False
+
+
+def _otlp_processors(
+    endpoint: str | None, headers: Mapping[str, str] | None
+) -> tuple[SpanProcessor, MetricReader]:
+    # Imported here: the exporter pulls in protobuf and requests, which a user without OTLP
+    # should not pay for at import time.
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    header_map = dict(headers) if headers else None
+    span_exporter = OTLPSpanExporter(
+        endpoint=f"{endpoint}/v1/traces" if endpoint else None, headers=header_map
+    )
+    metric_exporter = OTLPMetricExporter(
+        endpoint=f"{endpoint}/v1/metrics" if endpoint else None, headers=header_map
+    )
+    return BatchSpanProcessor(span_exporter), PeriodicExportingMetricReader(metric_exporter)
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    service_version: str | None = None,
+    environment: str | None = None,
+    resource_attributes: Mapping[str, Any] | None = None,
+    console: bool | None = None,
+    console_min_level: str = "info",
+    otlp: bool | None = None,
+    otlp_endpoint: str | None = None,
+    otlp_headers: Mapping[str, str] | None = None,
+    span_processors: Sequence[SpanProcessor] = (),
+    metric_readers: Sequence[MetricReader] = (),
+    sample_rate: float | None = None,
+    scrubbing: ScrubbingOptions | bool = True,
+    propagation: PropagationPolicy | str | None = None,
+    capture_content: bool | None = None,
+    min_level: str | None = None,
+    metrics: bool = True,
+    baggage_attributes: bool = True,
+    tracer_provider: trace_api.TracerProvider | None = None,
+    meter_provider: metrics_api.MeterProvider | None = None,
+    instrument: InstrumentOption = False,
+) -> Obs:
+    """Configure tracing, logs-as-spans and metrics for this process. See the README.
+
+    Defaults protect users: scrubbing on, content capture off, propagation ``"trust"``.
+    """
+    with _state.lock:
+        # -- settings ---------------------------------------------------------------------
+        if propagation is None:
+            propagation = os.environ.get("OBS_PROPAGATION") or PropagationPolicy.TRUST
+        policy = parse_policy(propagation)
+        if capture_content is None:
+            capture_content = bool(env_flag("OBS_CAPTURE_CONTENT"))
+        level = parse_level(min_level or os.environ.get("OBS_MIN_LEVEL") or "trace")
+        if scrubbing is True and env_flag("OBS_SCRUBBING") is False:
+            scrubbing = False
+        scrubber = (
+            None
+            if scrubbing is False
+            else Scrubber(scrubbing if isinstance(scrubbing, ScrubbingOptions) else None)
+        )
+        settings = Settings(
+            propagation=policy,
+            capture_content=capture_content,
+            min_level=level,
+            min_level_num=LEVELS[level],
+            scrubber=scrubber,
+            configured=True,
+        )
+
+        # -- processors -------------------------------------------------------------------
+        endpoint, otlp_on = _otlp_endpoint(otlp_endpoint, otlp)
+        processors: list[SpanProcessor] = []
+        readers: list[MetricReader] = list(metric_readers)
+        if console is None:
+            console = env_flag("OBS_CONSOLE")
+            if console is None:
+                console = not otlp_on  # a newcomer sees output; a shipped service stays quiet
+        if console:
+            processors.append(ConsoleProcessor(min_level=parse_level(console_min_level)))
+        if otlp_on:
+            span_processor, metric_reader = _otlp_processors(endpoint, otlp_headers)
+            processors.append(span_processor)
+            readers.append(metric_reader)
+        processors.extend(span_processors)
+
+        resource = _resource(service_name, service_version, environment, resource_attributes)
+        if sample_rate is None and os.environ.get("OBS_SAMPLE_RATE"):
+            sample_rate = float(os.environ["OBS_SAMPLE_RATE"])
+        sampler: Sampler | None = None
+        if sample_rate is not None:
+            if not 0.0 <= sample_rate <= 1.0:
+                raise ValueError(f"obs: sample_rate must be between 0 and 1, not {sample_rate}")
+            sampler = ParentBased(TraceIdRatioBased(sample_rate))
+
+        _settings.install(settings)
+        tracer_target = _configure_tracing(
+            tracer_provider, resource, sampler, processors, scrubber, baggage_attributes
+        )
+        meter_target = _configure_metrics(meter_provider, metrics, resource, readers)
+        _spans.refresh_tracer()
+
+        if not _state.atexit_registered:
+            atexit.register(_shutdown_at_exit)
+            _state.atexit_registered = True
+
+        instrumented = _instrument(instrument)
+        _state.handle = Obs(
+            settings=settings,
+            resource=resource,
+            tracer_provider=tracer_target,
+            meter_provider=meter_target,
+            otlp_endpoint=endpoint
+            or (os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") if otlp_on else None),
+            instrumented=instrumented,
+        )
+        return _state.handle
+
+
+def _configure_tracing(
+    explicit: trace_api.TracerProvider | None,
+    resource: Resource,
+    sampler: Sampler | None,
+    processors: list[SpanProcessor],
+    scrubber: Scrubber | None,
+    baggage_attributes: bool,
+) -> trace_api.TracerProvider:
+    current_global = trace_api.get_tracer_provider()
+    ours = current_global if isinstance(current_global, SwappableTracerProvider) else None
+    unset = isinstance(current_global, trace_api.ProxyTracerProvider)
+
+    owned = False
+    if explicit is not None:
+        target = explicit
+    elif ours is None and not unset:
+        # Someone installed a provider before us: adopt it rather than fight over the global.
+        target = current_global
+        logger.info(
+            "obs: adopting the tracer provider already installed (%s)", type(target).__name__
+        )
+    else:
+        target = SDKTracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
+        owned = True
+
+    previous, previous_owned = _state.tracer_provider, _state.owns_tracer_provider
+    if isinstance(target, SDKTracerProvider):
+        pipeline = _state.pipelines.get(id(target))
+        if pipeline is None:
+            pipeline = Pipeline()
+            target.add_span_processor(pipeline)
+            _state.pipelines[id(target)] = pipeline
+        for old in pipeline.replace(processors, scrubber, baggage_attributes):
+            if old not in processors:
+                old.shutdown()
+    elif processors:
+        logger.warning(
+            "obs: the tracer provider in use (%s) is not an OpenTelemetry SDK provider; obs "
+            "cannot add its processors (console, OTLP, ...) to it",
+            type(target).__name__,
+        )
+
+    if unset:
+        _state.tracer_proxy = SwappableTracerProvider(target)
+        trace_api.set_tracer_provider(_state.tracer_proxy)
+    elif ours is not None:
+        ours.swap(target)
+        _state.tracer_proxy = ours
+
+    _state.tracer_provider, _state.owns_tracer_provider = target, owned
+    if previous is not None and previous is not target:
+        _retire_tracer_provider(previous, previous_owned)
+    return target
+
+
+def _retire_tracer_provider(provider: trace_api.TracerProvider, owned: bool) -> None:
+    pipeline = _state.pipelines.pop(id(provider), None)
+    if owned and isinstance(provider, SDKTracerProvider):
+        provider.shutdown()  # flushes, stops export threads
+    elif pipeline is not None:
+        for old in pipeline.replace((), None, False):
+            old.shutdown()
+        # The pipeline object stays in the user's provider, now empty and inert.
+
+
+def _configure_metrics(
+    explicit: metrics_api.MeterProvider | None,
+    enabled: bool,
+    resource: Resource,
+    readers: list[MetricReader],
+) -> metrics_api.MeterProvider:
+    current_global = metrics_api.get_meter_provider()
+    ours = current_global if isinstance(current_global, SwappableMeterProvider) else None
+    unset = type(current_global).__name__ == "_ProxyMeterProvider"
+
+    owned = False
+    if not enabled:
+        target: metrics_api.MeterProvider = metrics_api.NoOpMeterProvider()
+    elif explicit is not None:
+        target = explicit
+    elif ours is None and not unset:
+        target = current_global
+        if readers:
+            logger.warning(
+                "obs: a meter provider was installed before obs.configure(); obs uses it and "
+                "cannot add metric readers (OTLP, testing) to it"
+            )
+    else:
+        target = SDKMeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
+        owned = True
+
+    if unset:
+        _state.meter_proxy = SwappableMeterProvider(target)
+        metrics_api.set_meter_provider(_state.meter_proxy)
+    elif ours is not None:
+        ours.swap(target)
+
+    previous, previous_owned = _state.meter_provider, _state.owns_meter_provider
+    _state.meter_provider, _state.owns_meter_provider = target, owned
+    if previous_owned and previous is not target and isinstance(previous, SDKMeterProvider):
+        previous.shutdown()
+    return target
+
+
+def _instrument(option: InstrumentOption) -> tuple[str, ...]:
+    if option is False or option is None:
+        return ()
+    if option is True:
+        results = _registry.instrument()
+    elif isinstance(option, Mapping):
+        results = []
+        for name, options in option.items():
+            results.extend(_registry.instrument(name, **dict(options)))
+    else:
+        results = _registry.instrument(*option)
+    return tuple(r.name for r in results if r.status == "instrumented")
+
+
+def current() -> Obs | None:
+    """The handle of the last ``configure`` call, if any."""
+    return _state.handle
+
+
+def force_flush(timeout_millis: int = 30_000) -> bool:
+    """Export everything buffered now (e.g. before a serverless function returns)."""
+    ok = True
+    provider = _state.tracer_provider
+    if isinstance(provider, SDKTracerProvider):
+        ok = provider.force_flush(timeout_millis) and ok
+    meter = _state.meter_provider
+    if isinstance(meter, SDKMeterProvider):
+        try:
+            ok = meter.force_flush(timeout_millis) and ok
+        except Exception:
+            ok = False
+    return ok
+
+
+def shutdown() -> None:
+    """Flush and stop obs's exporters; telemetry after this is dropped until reconfigured."""
+    with _state.lock:
+        if _state.tracer_provider is not None:
+            _retire_tracer_provider(_state.tracer_provider, _state.owns_tracer_provider)
+            _state.tracer_provider = None
+        if _state.tracer_proxy is not None:
+            _state.tracer_proxy.swap(trace_api.NoOpTracerProvider())
+        if _state.meter_provider is not None:
+            if _state.owns_meter_provider and isinstance(_state.meter_provider, SDKMeterProvider):
+                _state.meter_provider.shutdown()
+            _state.meter_provider = None
+        if _state.meter_proxy is not None:
+            _state.meter_proxy.swap(metrics_api.NoOpMeterProvider())
+        _state.handle = None
+        _settings.install(Settings(scrubber=Scrubber()))
+
+
+def _shutdown_at_exit() -> None:
+    with contextlib.suppress(Exception):  # interpreter teardown: nothing left to tell
+        shutdown()

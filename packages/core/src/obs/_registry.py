@@ -1,0 +1,233 @@
+"""Discovering and switching on integrations (entry-point group ``obs.integrations``).
+
+The host requirement is read from installed metadata (the integration distribution's
+``instruments`` extra) and checked against the installed host before the entry point is
+imported, so a missing or too-old host is a one-line message, never an import traceback.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
+from typing import Any, Literal
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from obs._diagnostics import logger, once
+from obs._integration import Integration
+from obs._settings import env_list
+
+GROUP = "obs.integrations"
+
+Status = Literal[
+    "instrumented", "available", "missing", "incompatible", "disabled", "broken", "conflict"
+]
+
+
+@dataclass(frozen=True)
+class IntegrationInfo:
+    """What ``obs.integrations()`` reports about one integration."""
+
+    name: str
+    status: Status
+    detail: str
+    distribution: str | None = None
+    requirement: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.status in ("instrumented", "available")
+
+
+_lock = threading.RLock()
+_loaded: dict[str, Integration] = {}
+
+
+def _declared_requirement(ep: EntryPoint) -> str | None:
+    dist = ep.dist
+    if dist is None:
+        return None
+    for raw in dist.requires or ():
+        try:
+            req = Requirement(raw)
+        except InvalidRequirement:
+            continue
+        marker = req.marker
+        if (
+            marker
+            and marker.evaluate({"extra": "instruments"})
+            and not marker.evaluate({"extra": ""})
+        ):
+            return str(req).split(";")[0].strip()
+    return None
+
+
+def check_requirement(requirement: str) -> tuple[Status, str]:
+    """Is the host installed in a version the integration supports?"""
+    try:
+        req = Requirement(requirement)
+    except InvalidRequirement:
+        return "broken", f"invalid host requirement {requirement!r}"
+    try:
+        installed = version(req.name)
+    except PackageNotFoundError:
+        return "missing", f"{req.name} is not installed (needs {requirement})"
+    if req.specifier and not req.specifier.contains(installed, prereleases=True):
+        return (
+            "incompatible",
+            f"{req.name} {installed} is installed; the integration needs {requirement}",
+        )
+    return "available", f"{req.name} {installed}"
+
+
+def _entry_points() -> dict[str, list[EntryPoint]]:
+    found: dict[str, list[EntryPoint]] = {}
+    for ep in entry_points(group=GROUP):
+        found.setdefault(ep.name, []).append(ep)
+    return found
+
+
+def _dist_name(ep: EntryPoint) -> str | None:
+    return ep.dist.name if ep.dist is not None else None
+
+
+def _load(name: str, ep: EntryPoint) -> Integration | str:
+    """The integration instance, or an error message."""
+    with _lock:
+        existing = _loaded.get(name)
+        if existing is not None:
+            return existing
+        try:
+            obj = ep.load()
+            instance = obj() if isinstance(obj, type) else obj
+            if not isinstance(instance, Integration):
+                return f"entry point {ep.value} is not an obs.Integration"
+        except Exception as exc:
+            return f"entry point {ep.value} failed to load: {type(exc).__name__}: {exc}"
+        _loaded[name] = instance
+        return instance
+
+
+def _inspect(
+    name: str, eps: list[EntryPoint], load: bool
+) -> tuple[IntegrationInfo, Integration | None]:
+    dists = sorted({d for d in (_dist_name(ep) for ep in eps) if d})
+    if len({ep.value for ep in eps}) > 1:
+        detail = f"provided by several distributions ({', '.join(dists)}); uninstall all but one"
+        return IntegrationInfo(name, "conflict", detail, ", ".join(dists)), None
+    ep = eps[0]
+    dist = _dist_name(ep)
+    requirement = _declared_requirement(ep)
+    if name in env_list("OBS_DISABLED_INTEGRATIONS"):
+        return IntegrationInfo(
+            name, "disabled", "listed in OBS_DISABLED_INTEGRATIONS", dist, requirement
+        ), None
+    if requirement is not None:
+        status, detail = check_requirement(requirement)
+        if status != "available":
+            return IntegrationInfo(name, status, detail, dist, requirement), None
+    if not load and name not in _loaded:
+        detail = "ready" if requirement is None else detail
+        return IntegrationInfo(name, "available", detail, dist, requirement), None
+    loaded = _load(name, ep)
+    if isinstance(loaded, str):
+        return IntegrationInfo(name, "broken", loaded, dist, requirement), None
+    if requirement is None and loaded.requirement:
+        requirement = loaded.requirement
+        status, detail = check_requirement(requirement)
+        if status != "available":
+            return IntegrationInfo(name, status, detail, dist, requirement), None
+    if loaded.is_instrumented:
+        return IntegrationInfo(
+            name, "instrumented", detail if requirement else "instrumented", dist, requirement
+        ), loaded
+    return IntegrationInfo(
+        name, "available", detail if requirement else "ready", dist, requirement
+    ), loaded
+
+
+def integrations() -> list[IntegrationInfo]:
+    """Every integration found through entry points, with its state."""
+    return [_inspect(name, eps, load=True)[0] for name, eps in sorted(_entry_points().items())]
+
+
+def get(name: str) -> Integration | None:
+    """The loaded integration instance called ``name`` (None if not loaded or unusable)."""
+    eps = _entry_points().get(name)
+    if not eps:
+        return None
+    return _inspect(name, eps, load=True)[1]
+
+
+def _report(info: IntegrationInfo, explicit: bool) -> None:
+    # Asked for by name: always say why not. Found by auto-discovery: a missing host is
+    # the normal case (the user did not install it) and stays quiet; anything else is said once.
+    if info.status == "missing" and not explicit:
+        logger.debug("obs: integration %r skipped: %s", info.name, info.detail)
+        return
+    if info.status == "disabled" and not explicit:
+        logger.info("obs: integration %r disabled by OBS_DISABLED_INTEGRATIONS", info.name)
+        return
+    if once(f"registry:{info.name}:{info.status}:{info.detail}"):
+        logger.warning(
+            "obs: integration %r not instrumented (%s): %s", info.name, info.status, info.detail
+        )
+
+
+def instrument(*names: str, **options: Any) -> list[IntegrationInfo]:
+    """Switch on the named integrations (all usable ones when none is named)."""
+    found = _entry_points()
+    explicit = bool(names)
+    wanted: Iterable[str] = names or sorted(found)
+    results = []
+    for name in wanted:
+        eps = found.get(name)
+        if not eps:
+            known = ", ".join(sorted(found)) or "none"
+            info = IntegrationInfo(
+                name,
+                "missing",
+                f"no obs integration named {name!r} is installed (installed: {known})",
+            )
+            _report(info, explicit=True)
+            results.append(info)
+            continue
+        info, instance = _inspect(name, eps, load=True)
+        if instance is None:
+            _report(info, explicit)
+            results.append(info)
+            continue
+        try:
+            instance.instrument(**options)
+        except Exception as exc:
+            info = IntegrationInfo(
+                name,
+                "broken",
+                f"instrument() failed: {type(exc).__name__}: {exc}",
+                info.distribution,
+                info.requirement,
+            )
+            logger.warning(
+                "obs: integration %r failed to instrument: %s", name, info.detail, exc_info=True
+            )
+            results.append(info)
+            continue
+        results.append(
+            IntegrationInfo(name, "instrumented", info.detail, info.distribution, info.requirement)
+        )
+    return results
+
+
+def uninstrument(*names: str) -> None:
+    """Switch off the named integrations (every instrumented one when none is named)."""
+    with _lock:
+        targets = [_loaded[n] for n in (names or list(_loaded)) if n in _loaded]
+    for integration in targets:
+        try:
+            integration.uninstrument()
+        except Exception:
+            logger.warning(
+                "obs: integration %r failed to uninstrument", integration.name, exc_info=True
+            )

@@ -1,0 +1,73 @@
+"""What integration packages build on: the shared mechanics, in one place.
+
+Integrations get their tracer and meter here, extract and inject context only through the
+propagation policy, convert attributes safely, and record exceptions the same way, so every
+integration names and records things alike.
+"""
+
+from __future__ import annotations
+
+from opentelemetry import metrics as metrics_api
+from opentelemetry import trace as trace_api
+
+from obs._attributes import MAX_STRING_LENGTH, to_attribute_value, to_attributes, truncate
+from obs._diagnostics import internal_error, logger, warn_once
+from obs._errors import describe, error_type, record_exception
+from obs._integration import Integration
+from obs._propagation import Incoming, extract, header_getter, inject
+from obs._settings import PropagationPolicy, parse_policy
+from obs._settings import current as settings
+
+
+def get_tracer(
+    scope: str, version: str | None = None, provider: trace_api.TracerProvider | None = None
+) -> trace_api.Tracer:
+    """The integration's tracer: from ``provider`` if given, else the global one.
+
+    ``scope`` is ``obs.<integration>``; ``version`` the distribution's version.
+    """
+    if provider is not None:
+        return provider.get_tracer(scope, version)
+    return trace_api.get_tracer(scope, version)
+
+
+def get_meter(
+    scope: str, version: str | None = None, provider: metrics_api.MeterProvider | None = None
+) -> metrics_api.Meter:
+    if provider is not None:
+        return provider.get_meter(scope, version)
+    return metrics_api.get_meter(scope, version or "")
+
+
+def distribution_version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+__all__ = [
+    "MAX_STRING_LENGTH",
+    "Incoming",
+    "Integration",
+    "PropagationPolicy",
+    "describe",
+    "distribution_version",
+    "error_type",
+    "extract",
+    "get_meter",
+    "get_tracer",
+    "header_getter",
+    "inject",
+    "internal_error",
+    "logger",
+    "parse_policy",
+    "record_exception",
+    "settings",
+    "to_attribute_value",
+    "to_attributes",
+    "truncate",
+    "warn_once",
+]
