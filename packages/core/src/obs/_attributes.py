@@ -106,8 +106,10 @@ def to_attribute_value(value: object) -> AttributeValue:
                 if first is str:
                     return tuple(truncate(v) for v in value[:MAX_ITEMS])
                 return tuple(value[:MAX_ITEMS])
-        encoded = json.dumps(_jsonable(value, 0), ensure_ascii=False, default=_safe_repr)
-        return truncate(encoded)
+        plain = _jsonable(value, 0)
+        if isinstance(plain, str):  # an object's repr: keep it readable, not JSON-quoted
+            return truncate(plain)
+        return truncate(json.dumps(plain, ensure_ascii=False, default=_safe_repr))
     except Exception:
         return f"<unconvertible {type(value).__qualname__}>"
 

@@ -62,6 +62,8 @@ class Capture:
     def configure(self, **options: Any) -> obs.Obs:
         """(Re)configure obs with the capture attached; options as for ``obs.configure``."""
         settings = {**self.DEFAULTS, **options}
+        if options.get("otlp_endpoint") and "otlp" not in options:
+            settings.pop("otlp")  # an endpoint given by the test switches OTLP on
         extra = list(settings.pop("span_processors", ()))
         self._reader = InMemoryMetricReader()
         readers = [self._reader, *settings.pop("metric_readers", ())]
