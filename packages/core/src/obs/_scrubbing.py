@@ -98,6 +98,8 @@ _DIGIT_RUN = re.compile(r"\d[\d -]{11,}\d")
 #: Strings up to this length have their "clean" verdict cached (routes, names, templates repeat).
 _CACHE_MAX_LENGTH = 256
 
+_UNSEEN = object()
+
 #: Attributes obs itself writes whose values are never secrets.
 _SAFE_KEYS = frozenset({"obs.scrubbed", "obs.msg_template", "obs.level", "obs.span_type"})
 
@@ -294,8 +296,44 @@ class Scrubber:
                 changed[key] = new
         return changed
 
+    def _attributes_clean(self, attributes: Attributes) -> bool:
+        """The hot path: two dictionary look-ups per attribute for the usual, clean span."""
+        if not attributes:
+            return True
+        keys = self._key_cache
+        clean = self._clean
+        for key, value in attributes.items():
+            verdict = keys.get(key, _UNSEEN)
+            if verdict is _UNSEEN:
+                verdict = self.key_pattern(key)
+            if verdict is not None:
+                return False
+            if type(value) is str:
+                if value not in clean and self._may_hold_secret(value):
+                    return False
+            elif type(value) is tuple:
+                for item in value:
+                    if type(item) is str and item not in clean and self._may_hold_secret(item):
+                        return False
+        return True
+
     def scrub_span(self, span: ReadableSpan) -> ReadableSpan:
         """The span itself when it is clean, else a scrubbed copy carrying ``obs.scrubbed``."""
+        # The SDK's public accessors copy (events, links) or wrap (attributes) on every call;
+        # the clean check reads the fields directly when they are there, for speed.
+        try:
+            events, links, attributes = span._events, span._links, span._attributes
+            attributes = getattr(attributes, "_dict", attributes)
+        except AttributeError:
+            events, links, attributes = span.events, span.links, span.attributes
+        if (
+            not events
+            and not links
+            and not span.status.description
+            and (span.name in self._clean or not self._may_hold_secret(span.name))
+            and self._attributes_clean(attributes)
+        ):
+            return span
         found: list[str] = []
         attributes = self.scrub_attributes("", span.attributes, found)
         events = self._scrub_events(span.events, found)
