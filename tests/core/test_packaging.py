@@ -47,4 +47,5 @@ def test_wheels_build_and_install_into_a_fresh_venv(tmp_path):
         [str(venv / "bin" / "obs"), "integrations"], capture_output=True, text=True
     )
     assert cli.returncode == 0
-    assert "fastapi" in cli.stdout and "not installed" in cli.stdout
+    assert "fastapi" in cli.stdout
+    assert "not installed" in cli.stdout
