@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -174,41 +176,39 @@ def test_force_flush_and_context_manager(obs_capture):
     assert [s.name for s in obs_capture.spans] == ["inside"]
 
 
-def test_console_prints_a_tree_with_durations():
+def test_console_prints_a_tree_with_durations(obs_capture):
     stream = io.StringIO()
-    provider = TracerProvider()
-    provider.add_span_processor(ConsoleProcessor(stream, min_level="info"))
-    tracer = provider.get_tracer("t")
-    with tracer.start_as_current_span("GET /orders"):
-        with tracer.start_as_current_span("send orders"):
+    obs_capture.configure(span_processors=[ConsoleProcessor(stream, min_level="info")])
+    with obs.span("GET /orders"):
+        with obs.span("send orders"):
             pass
-        span = tracer.start_span(
-            "debug noise",
-            attributes={"obs.span_type": "log", "obs.level": "debug", "obs.msg": "noise"},
-        )
-        span.end()
-        span = tracer.start_span(
-            "x", attributes={"obs.span_type": "log", "obs.level": "warn", "obs.msg": "careful"}
-        )
-        span.end()
+        obs.debug("noise")
+        obs.warn("careful {what}", what="now")
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3
     assert "GET /orders" in lines[0]
     assert "µs" in lines[0] or "ms" in lines[0]
     assert lines[1].split(" ", 1)[1].startswith("  send orders")
-    assert "WARN   careful" in lines[2]
+    assert "WARN   careful now" in lines[2]
     assert "\x1b[" not in stream.getvalue()  # plain when not a terminal
 
 
-def test_console_colours_when_asked():
+def test_console_colours_when_asked(obs_capture):
     stream = io.StringIO()
-    provider = TracerProvider()
-    provider.add_span_processor(ConsoleProcessor(stream, colours=True))
-    span = provider.get_tracer("t").start_span(
-        "x", attributes={"obs.span_type": "log", "obs.level": "error", "obs.msg": "bad"}
-    )
-    span.end()
+    obs_capture.configure(span_processors=[ConsoleProcessor(stream, colours=True)])
+    obs.error("bad")
     assert "\x1b[31m" in stream.getvalue()
+
+
+def test_spans_are_flushed_at_interpreter_exit(receiver):
+    script = (
+        "import obs\n"
+        f"obs.configure(otlp_endpoint={receiver.endpoint!r}, service_name='exiting')\n"
+        "with obs.span('last words'):\n"
+        "    pass\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    assert [s.name for s in receiver.spans()] == ["last words"]
 
 
 def test_console_output_through_configure(obs_capture, capsys):
