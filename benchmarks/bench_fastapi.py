@@ -1,0 +1,224 @@
+"""FastAPI: one route ``GET /items/{item_id}?q=``, in-process ASGI, every tool in one run.
+
+Cases (all on the same app shape; competitors on the plain pipeline, obs on its own):
+
+- bare FastAPI, native telemetry off (the baseline);
+- obs-fastapi (``instrument_app``; native telemetry switched off for the app by obs);
+- obs-fastapi with FastAPI's operation spans (``operation_spans=True``);
+- FastAPI native telemetry as shipped (server span + 3 operation spans + metrics);
+- FastAPI native, server span only (operation spans, metrics and logs off);
+- Starlette's experimental ``OpenTelemetryMiddleware``;
+- OpenTelemetry contrib (``FastAPIInstrumentor.instrument_app``);
+- Logfire (``instrument_fastapi``, a local Logfire instance exporting to the same null sink).
+
+    uv run python -m benchmarks.run fastapi --rounds 7
+    uv run python -m benchmarks.bench_fastapi --memory 100000   # memory over N requests
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import propagate
+
+from benchmarks._harness import (
+    Group,
+    Result,
+    _batch,
+    bare_span_cost,
+    interleaved,
+    use_obs,
+    use_plain,
+)
+
+OPS = 2_000
+_OFF = {"tracing": False, "metrics": False, "logs": False}
+
+Scope = dict[str, Any]
+
+
+def make_app(**telemetry: Any) -> Any:
+    from fastapi import FastAPI
+
+    app = FastAPI(telemetry=telemetry or None, openapi_url=None)
+
+    @app.get("/items/{item_id}")
+    async def read_item(item_id: int, q: str | None = None) -> dict[str, Any]:
+        return {"item_id": item_id, "q": q}
+
+    return app
+
+
+_HEADERS = [
+    (b"host", b"testserver"),
+    (b"user-agent", b"bench/1.0"),
+    (b"accept", b"application/json"),
+]
+
+
+def _scope() -> Scope:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/items/42",
+        "raw_path": b"/items/42",
+        "query_string": b"q=hello",
+        "root_path": "",
+        "headers": list(_HEADERS),
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+async def _receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def driver(app: Any, ops: int = OPS) -> Callable[[], None]:
+    """Runs ``ops`` requests through the ASGI app on one event loop; checks the status."""
+    loop = asyncio.new_event_loop()
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def many() -> None:
+        for _ in range(ops):
+            await app(_scope(), _receive, send)
+
+    def run() -> None:
+        statuses.clear()
+        loop.run_until_complete(many())
+        assert statuses == [200] * ops, statuses[:3]
+
+    return run
+
+
+def _contrib_app() -> Any:
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    app = make_app(**_OFF)
+    FastAPIInstrumentor.instrument_app(app)
+    return app
+
+
+def _starlette_app() -> Any:
+    from starlette.middleware.opentelemetry import OpenTelemetryMiddleware
+
+    app = make_app(**_OFF)
+    app.add_middleware(OpenTelemetryMiddleware)
+    return app
+
+
+def _logfire_app() -> Any:
+    import logfire
+
+    textmap = propagate.get_global_textmap()
+    try:
+        # local=True: a private Logfire instance, its own providers, no global providers set.
+        instance = logfire.configure(
+            local=True,
+            send_to_logfire=False,
+            console=False,
+            metrics=False,
+            inspect_arguments=False,
+            additional_span_processors=[_batch()],
+        )
+    finally:
+        propagate.set_global_textmap(textmap)  # Logfire wraps the global propagator: undo it
+    app = make_app(**_OFF)
+    instance.instrument_fastapi(app)
+    return app
+
+
+def _obs_app(**options: Any) -> Any:
+    import obs_fastapi
+
+    app = make_app()  # native telemetry as shipped: obs switches it off for this app
+    obs_fastapi.instrument_app(app, **options)
+    return app
+
+
+def bench(rounds: int, sdk_span: Result) -> list[Group]:
+    use_obs()
+    apps: dict[str, tuple[Any, Callable[[], None], str]] = {
+        "fastapi bare (native telemetry off)": (make_app(**_OFF), use_plain, "0"),
+        "obs-fastapi": (_obs_app(), use_obs, "1"),
+        "obs-fastapi, operation_spans=True": (_obs_app(operation_spans=True), use_obs, "4"),
+        "fastapi native telemetry, as shipped": (make_app(), use_plain, "4"),
+        "fastapi native, server span only": (
+            make_app(operation_spans=False, metrics=False, logs=False),
+            use_plain,
+            "1",
+        ),
+        "starlette OpenTelemetryMiddleware": (_starlette_app(), use_plain, "1"),
+        "opentelemetry contrib": (_contrib_app(), use_plain, "3"),
+        "logfire": (_logfire_app(), use_plain, "3"),
+    }
+    cases = {name: driver(app) for name, (app, _, _) in apps.items()}
+    before = {name: switch for name, (_, switch, _) in apps.items()}
+    samples = interleaved(cases, OPS, rounds, before=before)
+    use_obs()
+    group = Group("fastapi", "request")
+    for name, values in samples.items():
+        group.results.append(
+            Result(
+                "fastapi",
+                name,
+                values,
+                apps[name][2],
+                baseline=name.startswith("fastapi bare"),
+            )
+        )
+    return [group]
+
+
+def memory(requests: int) -> None:
+    """Traced memory after warm-up vs after ``requests`` more requests through obs-fastapi."""
+    use_obs()
+    app = _obs_app()
+    warm = driver(app, 2_000)
+    warm()
+    run: Callable[[], None] = driver(app, 10_000)
+    gc.collect()
+    tracemalloc.start()
+    run()  # settle caches and the batch queue at its steady state
+    gc.collect()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(max(1, requests // 10_000)):
+        run()
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    print(
+        f"obs-fastapi: {requests} requests, traced memory {before / 1024:.0f} KiB -> "
+        f"{after / 1024:.0f} KiB ({(after - before) / 1024:+.0f} KiB)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--memory", type=int, default=0, help="requests for the memory check")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    if args.memory:
+        memory(args.memory)
+        return
+    from benchmarks.run import format_table
+
+    sdk = Result("core", "sdk span (plain)", bare_span_cost(args.rounds), "1")
+    print(format_table(bench(args.rounds, sdk), sdk))
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,0 +1,438 @@
+"""The pure ASGI middleware: one SERVER span per HTTP request or WebSocket connection.
+
+It never buffers a body and never changes a message: it only watches ``http.response.start``
+(status, optional headers) and the last body message, and ``http.disconnect`` on receive.
+
+The span ends exactly once: when the last body message has been sent (so background tasks
+that run after the response do not stretch it), or when the app returns or raises, whichever
+comes first. A 5xx response waits for the app to return, because a 500 sent by Starlette's
+error middleware is followed by the exception that caused it, and that exception belongs on
+the span.
+
+The per-request work is kept to what the span needs: the headers are read in one pass, the
+incoming context is extracted only when a propagation header is present, and everything that
+repeats (route templates and names, ``Host`` parsing, propagation header names) is cached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import context as context_api
+from opentelemetry import propagate
+from opentelemetry import trace as trace_api
+from opentelemetry.propagators.textmap import TextMapPropagator
+from opentelemetry.trace import Span, SpanKind, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from obs.instrumentation import (
+    extract,
+    get_tracer,
+    internal_error,
+    record_exception,
+    settings,
+    warn_once,
+)
+from obs_fastapi._native import NativeBridge, arguments_value, bridge, errors_value
+from obs_fastapi._options import Options, options_from
+from obs_fastapi._request import KNOWN_METHODS, header_attributes, server_attributes
+from obs_fastapi._routes import RouteAttributes, RouteTable
+from obs_fastapi._version import VERSION
+
+Scope = Any  # ASGI types, kept loose so the module imports without Starlette
+Message = Any
+Receive = Any
+Send = Any
+ASGIApp = Any
+
+SCOPE_NAME = "obs.fastapi"
+#: Set on the scope of a request obs handles (True) or excluded (False): an instrumented app
+#: mounted inside another then passes the request through instead of starting a second span.
+MARK = "obs.fastapi"
+#: FastAPI's own marker: present means "telemetry is handled", so FastAPI apps (mounted ones
+#: included) do not start native server spans.
+NATIVE = "fastapi.telemetry"
+
+_SERVER = SpanKind.SERVER
+_ERROR = StatusCode.ERROR
+_set_span_in_context = trace_api.set_span_in_context
+_get_current_span = trace_api.get_current_span
+_attach = context_api.attach
+_detach = context_api.detach
+_set_value = context_api.set_value
+_get_textmap = propagate.get_global_textmap
+_REDACTED = r"\1\2=REDACTED"
+
+
+def _is_fastapi(source: Any) -> bool:
+    """Does ``source`` (an app, or the stack below a middleware) route with FastAPI?"""
+    try:
+        from fastapi import FastAPI
+        from fastapi.routing import APIRouter
+    except ImportError:
+        return False
+    seen = 0
+    while source is not None and seen < 32:
+        if isinstance(source, (FastAPI, APIRouter)):
+            return True
+        source = getattr(source, "app", None)
+        seen += 1
+    return False
+
+
+def _normal_close(exc: BaseException) -> bool:
+    # WebSocketDisconnect with 1000 (normal) or 1001 (going away) is how a conversation ends.
+    return type(exc).__name__ == "WebSocketDisconnect" and getattr(exc, "code", None) in (
+        1000,
+        1001,
+    )
+
+
+class ObsMiddleware:
+    """Pure ASGI middleware: ``app = ObsMiddleware(app, **options)`` or ``add_middleware``.
+
+    Options are those of ``obs_fastapi.instrument_app``. For FastAPI apps prefer
+    ``instrument_app``: it puts this middleware outside Starlette's error middleware (so the
+    500 it sends is on the span) and switches FastAPI's native tracing off for the app.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        options: Options | None = None,
+        route_source: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.app = app
+        opts = options_from(options, kwargs)
+        self.options = opts
+        self._tracer = get_tracer(SCOPE_NAME, VERSION, opts.tracer_provider)
+        source = app if route_source is None else route_source
+        self._native: NativeBridge | None = bridge() if _is_fastapi(source) else None
+        self._table = RouteTable(source)
+        self._route_attributes = RouteAttributes()
+        self._excluded = opts.excluded.search if opts.excluded is not None else None
+        self._redact = opts.redact_query.sub if opts.redact_query is not None else None
+        self._textmap: TextMapPropagator | None = None
+        self._fields: frozenset[bytes] = frozenset()
+        self._settings: object = None
+        self._capture_arguments = False
+        self._capture_errors = False
+
+    # -- cached per-process state, refreshed when obs is reconfigured ----------------------
+    def _propagation_fields(self) -> frozenset[bytes]:
+        textmap = _get_textmap()
+        if textmap is not self._textmap:
+            self._fields = frozenset(
+                f.lower().encode("latin-1") for f in textmap.fields if f.lower() != "host"
+            )
+            self._textmap = textmap
+        return self._fields
+
+    def _capture(self) -> tuple[bool, bool]:
+        current = settings()
+        if current is not self._settings:
+            opts = self.options
+            content = current.capture_content
+            self._capture_arguments = (
+                content if opts.capture_arguments is None else opts.capture_arguments
+            )
+            self._capture_errors = (
+                content
+                if opts.capture_validation_errors is None
+                else opts.capture_validation_errors
+            )
+            self._settings = current
+        return self._capture_arguments, self._capture_errors
+
+    # -- ASGI -----------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        if MARK in scope or self._steps_aside(scope):
+            await self.app(scope, receive, send)
+            return
+        excluded = self._excluded
+        if excluded is not None and excluded(scope["path"]) is not None:
+            scope[MARK] = False
+            if NATIVE not in scope:
+                scope[NATIVE] = None
+            await self.app(scope, receive, send)
+            return
+        if kind == "http":
+            await self._http(scope, receive, send)
+        else:
+            await self._websocket(scope, receive, send)
+
+    def _steps_aside(self, scope: Scope) -> bool:
+        """Another server span already covers this request: never start a second one."""
+        native = scope.get(NATIVE)
+        if NATIVE in scope and (native is None or getattr(native, "span", None) is not None):
+            # None: excluded by FastAPI's own telemetry. A span: FastAPI's native tracing is
+            # on outside this middleware (added by hand instead of through instrument_app).
+            if native is not None:
+                warn_once(
+                    "obs_fastapi:native-outside",
+                    "obs: FastAPI's native tracing already traces this app, so ObsMiddleware "
+                    "steps aside; use obs_fastapi.instrument_app(app) instead of "
+                    "add_middleware to get obs's span instead of FastAPI's.",
+                )
+            return True
+        current = _get_current_span()
+        if getattr(current, "kind", None) is _SERVER and current.is_recording():
+            warn_once(
+                "obs_fastapi:server-span-outside",
+                "obs: a server span from another instrumentation (%s) is already active for this "
+                "request, so obs_fastapi adds none; remove one of the two instrumentations.",
+                getattr(getattr(current, "instrumentation_scope", None), "name", "unknown"),
+            )
+            return True
+        return False
+
+    def _start(
+        self, scope: Scope, name: str, attributes: dict[str, AttributeValue]
+    ) -> tuple[Span, Any, object, str]:
+        """Start the span (headers read once) and make it current; returns what ``_end`` needs."""
+        carrier: dict[str, str] | None = None
+        host: bytes | None = None
+        fields = self._propagation_fields()
+        for key, value in scope["headers"]:
+            if key == b"host":
+                host = value
+            elif key == b"user-agent":
+                attributes["user_agent.original"] = value.decode("latin-1")
+            elif key in fields:
+                if carrier is None:
+                    carrier = {}
+                header = key.decode("latin-1")
+                text = value.decode("latin-1")
+                previous = carrier.get(header)
+                carrier[header] = text if previous is None else f"{previous},{text}"
+        for attribute in server_attributes(host, attributes["url.scheme"]):  # type: ignore[arg-type]
+            attributes[attribute[0]] = attribute[1]
+        client = scope.get("client")
+        if client:
+            attributes["client.address"] = client[0]
+        selection = self.options.request_headers
+        if selection is not None:
+            attributes.update(
+                header_attributes(scope["headers"], selection, "http.request.header.")
+            )
+        parent = None
+        links = None
+        if carrier is not None:
+            incoming = extract(carrier, policy=self.options.propagation)
+            parent = incoming.context
+            links = incoming.links or None
+            if incoming.attributes:
+                attributes.update(incoming.attributes)
+        span = self._tracer.start_span(name, parent, _SERVER, attributes, links)
+        prefix = scope.get("app_root_path", scope.get("root_path", "")).rstrip("/")
+        context = _set_span_in_context(span, parent)
+        native = self._native
+        sink: object = None
+        if native is not None:
+            existing = scope.get(NATIVE)
+            if existing is not None:
+                sink = existing  # FastAPI runs outside for its metrics/logs only: share it
+                if self.options.operation_spans:
+                    existing.tracer = self._tracer
+            else:
+                capture_arguments, capture_errors = self._capture()
+                ops = self._tracer if self.options.operation_spans else None
+                data = native.data_class() if capture_arguments or capture_errors else None
+                sink = native.make(name, prefix, ops, data)
+                scope[NATIVE] = sink
+                if ops is not None or data is not None:
+                    context = _set_value(native.context_key, sink, context)
+        else:
+            scope[NATIVE] = None
+        scope[MARK] = True
+        return span, _attach(context), sink, prefix
+
+    def _template(self, scope: Scope, sink: Any, prefix: str) -> tuple[str | None, Any]:
+        route = scope.get("route")
+        if sink is None:
+            found = self._table.template(route) if route is not None else None
+            return (prefix + found if found is not None else None), route
+        template: str | None = sink.route
+        if (
+            template is not None
+            and template.endswith("/{path}")
+            and template == sink._mount_prefix + "/{path}"
+            and route is not None
+            and not hasattr(route, "routes")  # a Mount itself
+        ):
+            # A mount whose app is not FastAPI (a Starlette app): FastAPI saw the mount only,
+            # the inner router left its route in the scope.
+            inner = getattr(route, "path_format", None)
+            if isinstance(inner, str):
+                template = sink._mount_prefix + inner
+        return template, route
+
+    def _finish(
+        self,
+        span: Span,
+        scope: Scope,
+        sink: Any,
+        prefix: str,
+        name: str,
+        end: dict[str, AttributeValue],
+        exc: BaseException | None,
+    ) -> None:
+        try:
+            template, route = self._template(scope, sink, prefix)
+            if template is not None:
+                end["http.route"] = template
+                span.update_name(f"{name} {template}")
+                if route is not None:
+                    end.update(self._route_attributes.get(route))
+            if sink is not None:
+                data = sink.data
+                if data is not None:
+                    self._record_data(data, end)
+                    sink.data = None  # FastAPI's contract: request data dies with the request
+            if exc is not None and not _normal_close(exc):
+                span.set_attributes(end)
+                record_exception(span, exc)
+                return
+            if "error.type" in end:
+                span.set_status(_ERROR)
+            span.set_attributes(end)
+        except Exception as error:
+            internal_error("obs_fastapi: ending the request span", error)
+        finally:
+            span.end()
+
+    def _record_data(self, data: Any, end: dict[str, AttributeValue]) -> None:
+        native = self._native
+        capture_arguments, capture_errors = self._capture()
+        if capture_arguments and data.values and native is not None:
+            end["fastapi.arguments"] = arguments_value(data.values, native.plumbing)
+        if capture_errors and data.errors:
+            end["fastapi.validation.error_count"] = len(data.errors)
+            end["fastapi.validation.errors"] = errors_value(data.errors)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            method = scope["method"]
+            if method in KNOWN_METHODS:
+                name = method
+                attributes: dict[str, AttributeValue] = {"http.request.method": method}
+            else:
+                name = "HTTP"
+                attributes = {
+                    "http.request.method": "_OTHER",
+                    "http.request.method_original": method,
+                }
+            attributes["url.scheme"] = scope.get("scheme") or "http"
+            attributes["url.path"] = scope["path"]
+            query = scope.get("query_string")
+            if query:
+                text = query.decode("latin-1")
+                attributes["url.query"] = self._redact(_REDACTED, text) if self._redact else text
+            version = scope.get("http_version")
+            if version:
+                attributes["network.protocol.version"] = version
+            span, token, sink, prefix = self._start(scope, name, attributes)
+        except Exception as exc:
+            internal_error("obs_fastapi: starting the request span", exc)
+            await self.app(scope, receive, send)
+            return
+
+        status = 0
+        complete = False
+        trailers = False
+        disconnected = False
+        finished = False
+        response_headers = self.options.response_headers
+        end: dict[str, AttributeValue] = {}
+
+        def finish(exc: BaseException | None) -> None:
+            nonlocal finished
+            finished = True
+            if status:
+                end["http.response.status_code"] = status
+            if exc is None:
+                if status >= 500:
+                    end["error.type"] = str(status)
+                elif not complete:
+                    end["error.type"] = (
+                        "client_disconnected" if disconnected else "incomplete_response"
+                    )
+            self._finish(span, scope, sink, prefix, name, end, exc)
+
+        async def send_watched(message: Message) -> None:
+            nonlocal status, complete, trailers
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message["status"]
+                trailers = message.get("trailers", False)
+                if response_headers is not None:
+                    try:
+                        end.update(
+                            header_attributes(
+                                message.get("headers", ()),
+                                response_headers,
+                                "http.response.header.",
+                            )
+                        )
+                    except Exception as exc:
+                        internal_error("obs_fastapi: response headers", exc)
+            await send(message)
+            if kind == "http.response.body":
+                if message.get("more_body", False) or trailers:
+                    return
+            elif kind != "http.response.pathsend" and (
+                kind != "http.response.trailers" or message.get("more_trailers", False)
+            ):
+                return
+            complete = True
+            if status < 500 and not finished:
+                finish(None)
+
+        async def receive_watched() -> Message:
+            nonlocal disconnected
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                disconnected = True
+            return message
+
+        try:
+            await self.app(scope, receive_watched, send_watched)
+        except BaseException as exc:
+            if not finished:
+                finish(exc)
+            raise
+        finally:
+            if not finished:
+                finish(None)
+            _detach(token)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            attributes: dict[str, AttributeValue] = {
+                "url.scheme": scope.get("scheme") or "ws",
+                "url.path": scope["path"],
+                "network.protocol.name": "websocket",
+            }
+            span, token, sink, prefix = self._start(scope, "WS", attributes)
+        except Exception as exc:
+            internal_error("obs_fastapi: starting the websocket span", exc)
+            await self.app(scope, receive, send)
+            return
+        failure: BaseException | None = None
+        try:
+            await self.app(scope, receive, send)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            self._finish(span, scope, sink, prefix, "WS", {}, failure)
+            _detach(token)
+
+
+__all__ = ["MARK", "NATIVE", "SCOPE_NAME", "ObsMiddleware"]
