@@ -308,6 +308,8 @@ class ObsHooks(
             if record is None:
                 return
             _detach(record)
+            if record.stream is not None:
+                _streams.finish(record)
             span = record.span
             if record.items:
                 span.set_attribute(STREAM_ITEMS, record.items)

@@ -50,7 +50,7 @@ class CallRecord:
 class StepRecord:
     """An open step (``step <action>``) or ``__tracer`` span."""
 
-    __slots__ = ("context", "exc_before", "items", "span", "token")
+    __slots__ = ("context", "exc_before", "items", "span", "stream", "token")
 
     def __init__(
         self, span: Span, context: Context, token: object | None, exc_before: BaseException | None
@@ -62,6 +62,8 @@ class StepRecord:
         self.exc_before = exc_before
         #: Items a streaming step has produced so far.
         self.items = 0
+        #: The wrapped stream of a streaming step (see ``_streams``).
+        self.stream: object | None = None
 
 
 calls: dict[AppKey, CallRecord] = {}

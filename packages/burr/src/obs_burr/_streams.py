@@ -112,19 +112,22 @@ class InContextAsyncGenerator(AsyncGenerator[Any, Any]):
             context_api.detach(token)
 
 
-def _step_context(kwargs: dict[str, Any]) -> Context | None:
+def _step(kwargs: dict[str, Any]) -> _live.StepRecord | None:
     try:
-        record = _live.steps.get((kwargs["app_id"], kwargs["partition_key"], kwargs["sequence_id"]))
+        return _live.steps.get((kwargs["app_id"], kwargs["partition_key"], kwargs["sequence_id"]))
     except (KeyError, TypeError):  # a Burr version that calls the runner differently
         return None
-    return record.context if record is not None else None
 
 
 def _wrap_sync(original: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Any]:
     def run_streaming_action(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         generator = original(*args, **kwargs)
-        context = _step_context(kwargs)
-        return generator if context is None else InContextGenerator(generator, context)
+        record = _step(kwargs)
+        if record is None:
+            return generator
+        wrapped = InContextGenerator(generator, record.context)
+        record.stream = wrapped
+        return wrapped
 
     run_streaming_action.__wrapped__ = original  # type: ignore[attr-defined]
     return run_streaming_action
@@ -133,11 +136,29 @@ def _wrap_sync(original: Callable[..., Generator[Any, Any, Any]]) -> Callable[..
 def _wrap_async(original: Callable[..., AsyncGenerator[Any, Any]]) -> Callable[..., Any]:
     def arun_streaming_action(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         generator = original(*args, **kwargs)
-        context = _step_context(kwargs)
-        return generator if context is None else InContextAsyncGenerator(generator, context)
+        record = _step(kwargs)
+        return generator if record is None else InContextAsyncGenerator(generator, record.context)
 
     arun_streaming_action.__wrapped__ = original  # type: ignore[attr-defined]
     return arun_streaming_action
+
+
+def finish(record: _live.StepRecord) -> None:
+    """Close a synchronous stream when its step ends (Burr's container is done with it).
+
+    Burr's container never resumes the stream after its end callback (it has stored its final
+    result by then), so closing it changes nothing the user sees. It matters when the consumer
+    stopped early: the action is suspended, maybe inside ``with obs.span(...)`` around its
+    ``yield``, and left to the garbage collector it would be closed at an arbitrary time and
+    place, and its span's exit would reset the context current there to the action's. Closed
+    here, in the consumer's context and inside the action's own, it cleans up where it ran.
+    Async streams cannot be closed from a synchronous hook; asyncio's async generator
+    finaliser closes them in a task of their own, which cannot touch the consumer's context.
+    """
+    stream = record.stream
+    record.stream = None
+    if isinstance(stream, InContextGenerator):
+        stream.close()
 
 
 def install(*, pin: bool = False) -> None:
