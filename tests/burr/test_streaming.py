@@ -20,7 +20,7 @@ def test_stream_result_consumed_to_the_end(obs_capture):
     with obs.span("send to client"):
         for item in container:
             obs.info("sent {word}", word=item["word"])
-    result, state = container.get()
+    _, state = container.get()
     assert state["text"] == "w0 w1 w2"
 
     tree = obs_capture.tree()
