@@ -1,0 +1,385 @@
+"""One model call: its span, what the answer (or the stream of chunks) says, its metrics.
+
+A :class:`ModelCall` ends exactly once, whichever way the call finishes: answered, failed,
+stream exhausted, closed, left early, or garbage-collected (``end`` is idempotent). It holds no
+reference to the objects returned to the user, so it never keeps a stream alive.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from opentelemetry import metrics as metrics_api
+from opentelemetry import trace as trace_api
+from opentelemetry.util.types import AttributeValue
+
+from obs.instrumentation import (
+    distribution_version,
+    error_type,
+    get_meter,
+    get_tracer,
+    internal_error,
+    record_exception,
+    settings,
+)
+from obs_openai import _messages
+from obs_openai import _semconv as sc
+from obs_openai._messages import StreamedChoice, get
+
+_perf = time.perf_counter
+
+
+class Telemetry:
+    """The tracer, metric instruments and options of one instrumentation."""
+
+    def __init__(
+        self,
+        *,
+        capture_content: bool | None = None,
+        tracer_provider: trace_api.TracerProvider | None = None,
+        meter_provider: metrics_api.MeterProvider | None = None,
+    ) -> None:
+        version = distribution_version("obs-openai")
+        self.capture_content = capture_content
+        self.tracer = get_tracer(sc.SCOPE, version, tracer_provider)
+        meter = get_meter(sc.SCOPE, version, meter_provider)
+        self.duration = meter.create_histogram(
+            sc.DURATION_METRIC,
+            unit="s",
+            description="GenAI operation duration",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+        self.tokens = meter.create_histogram(
+            sc.TOKEN_METRIC,
+            unit="{token}",
+            description="Number of input and output tokens used",
+            explicit_bucket_boundaries_advisory=list(sc.TOKEN_BUCKETS),
+        )
+        self.first_chunk = meter.create_histogram(
+            sc.FIRST_CHUNK_METRIC,
+            unit="s",
+            description="Time to receive the first chunk of a streamed answer",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+
+    def capture(self) -> bool:
+        """Record prompts and completions? The per-instrumentation option wins over settings."""
+        if self.capture_content is not None:
+            return self.capture_content
+        return settings().capture_content
+
+
+_LENGTH_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def responses_finish_reason(response: object) -> str | None:
+    """A chat-style finish reason for a Responses API answer (which reports a status)."""
+    status = get(response, "status")
+    if status == "completed":
+        for item in get(response, "output") or ():
+            if get(item, "type") == "function_call":
+                return "tool_calls"
+        return "stop"
+    if status == "incomplete":
+        reason = get(get(response, "incomplete_details"), "reason")
+        return _LENGTH_REASONS.get(reason, reason or "incomplete")
+    return status if isinstance(status, str) else None
+
+
+class ModelCall:
+    __slots__ = (
+        "capture",
+        "choices",
+        "ended",
+        "endpoint",
+        "error",
+        "final",
+        "finish",
+        "first_chunk",
+        "metric_attributes",
+        "response_extra",
+        "response_id",
+        "response_model",
+        "span",
+        "started",
+        "telemetry",
+        "usage",
+    )
+
+    def __init__(
+        self,
+        telemetry: Telemetry,
+        endpoint: str,
+        span: trace_api.Span,
+        metric_attributes: dict[str, AttributeValue],
+        capture: bool,
+        started: float,
+    ) -> None:
+        self.telemetry = telemetry
+        self.endpoint = endpoint
+        self.span = span
+        self.metric_attributes = metric_attributes
+        self.capture = capture
+        self.started = started
+        self.ended = False
+        self.error: str | None = None
+        # What a stream tells, assembled chunk by chunk (set on the span when it ends).
+        self.first_chunk: float | None = None
+        self.response_id: Any = None
+        self.response_model: Any = None
+        self.response_extra: dict[str, AttributeValue] | None = None
+        self.finish: dict[int, str] | None = None
+        self.usage: Any = None
+        self.choices: dict[int, StreamedChoice] | None = None
+        self.final: Any = None  # the Responses API's closing event carries the whole response
+
+    # -- a complete answer --------------------------------------------------------------------
+    def answered(self, response: object) -> None:
+        """A non-streamed answer arrived: take its attributes and end."""
+        if self.ended:
+            return
+        try:
+            attributes: dict[str, AttributeValue] = {}
+            self._response_attributes(response, attributes)
+            self.span.set_attributes(attributes)
+        except Exception as exc:
+            internal_error("openai response attributes", exc)
+        self.end()
+
+    def _response_attributes(self, response: object, out: dict[str, AttributeValue]) -> None:
+        endpoint = self.endpoint
+        response_id = get(response, "id")
+        if isinstance(response_id, str):
+            out[sc.RESPONSE_ID] = response_id
+        model = get(response, "model")
+        if isinstance(model, str):
+            out[sc.RESPONSE_MODEL] = model
+            self.response_model = model
+        if endpoint == sc.EMBEDDINGS:
+            self.usage = get(response, "usage")
+            _usage_attributes(self.usage, endpoint, out)
+            return
+        tier = get(response, "service_tier")
+        if isinstance(tier, str):
+            out[sc.RESPONSE_SERVICE_TIER] = tier
+        if endpoint == sc.RESPONSES:
+            reason = responses_finish_reason(response)
+            if reason:
+                out[sc.FINISH_REASONS] = (reason,)
+            self.usage = get(response, "usage")
+            _usage_attributes(self.usage, endpoint, out)
+            if self.capture:
+                out[sc.OUTPUT_MESSAGES] = _messages.encode(
+                    _messages.responses_output(response, reason)
+                )
+            if get(response, "status") == "failed":
+                self.error = str(get(get(response, "error"), "code") or "failed")
+            return
+        fingerprint = get(response, "system_fingerprint")
+        if isinstance(fingerprint, str):
+            out[sc.SYSTEM_FINGERPRINT] = fingerprint
+        choices = get(response, "choices") or ()
+        reasons = tuple(str(get(c, "finish_reason")) for c in choices if get(c, "finish_reason"))
+        if reasons:
+            out[sc.FINISH_REASONS] = reasons
+        self.usage = get(response, "usage")
+        _usage_attributes(self.usage, endpoint, out)
+        if self.capture:
+            build = _messages.chat_output if endpoint == sc.CHAT else _messages.completion_output
+            out[sc.OUTPUT_MESSAGES] = _messages.encode(build(choices))
+
+    # -- a stream, chunk by chunk -------------------------------------------------------------
+    def chunk(self, item: object) -> None:
+        """One chunk (or Responses event) the user received. Never raises."""
+        if self.ended:
+            return
+        try:
+            if self.first_chunk is None:
+                self.first_chunk = _perf()
+            if self.endpoint == sc.RESPONSES:
+                self._responses_event(item)
+            else:
+                self._choices_chunk(item)
+        except Exception as exc:
+            internal_error("openai stream chunk", exc)
+
+    def _choices_chunk(self, chunk: Any) -> None:
+        if self.response_id is None:
+            self.response_id = getattr(chunk, "id", None)
+            self.response_model = getattr(chunk, "model", None)
+        choices = getattr(chunk, "choices", None)
+        if choices:
+            finish = self.finish
+            for choice in choices:
+                reason = choice.finish_reason
+                if reason is not None:
+                    if finish is None:
+                        finish = self.finish = {}
+                    finish[choice.index] = reason
+                if self.capture:
+                    self._choice(choice.index, choice)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = usage
+            # The last chunks carry these; reading them once, at the usage chunk, is enough.
+            extra: dict[str, AttributeValue] = {}
+            tier = getattr(chunk, "service_tier", None)
+            if isinstance(tier, str):
+                extra[sc.RESPONSE_SERVICE_TIER] = tier
+            fingerprint = getattr(chunk, "system_fingerprint", None)
+            if isinstance(fingerprint, str):
+                extra[sc.SYSTEM_FINGERPRINT] = fingerprint
+            self.response_extra = extra
+
+    def _choice(self, index: int, choice: Any) -> None:
+        choices = self.choices
+        if choices is None:
+            choices = self.choices = {}
+        slot = choices.get(index)
+        if slot is None:
+            slot = choices[index] = StreamedChoice()
+        if self.endpoint == sc.CHAT:
+            slot.add_delta(choice.delta)
+        else:
+            slot.add_text(getattr(choice, "text", None))
+        if choice.finish_reason is not None:
+            slot.finish_reason = choice.finish_reason
+
+    def _responses_event(self, event: Any) -> None:
+        kind = getattr(event, "type", None)
+        if kind in ("response.completed", "response.incomplete", "response.failed"):
+            self.final = event.response
+        elif kind == "response.created":
+            response = event.response
+            self.response_id = response.id
+            self.response_model = response.model
+        elif kind == "error":
+            self.error = str(getattr(event, "code", None) or "error")
+
+    def _stream_attributes(self, out: dict[str, AttributeValue]) -> None:
+        if self.first_chunk is not None:
+            out[sc.TIME_TO_FIRST_CHUNK] = self.first_chunk - self.started
+        if self.final is not None:
+            self._response_attributes(self.final, out)
+            return
+        if isinstance(self.response_id, str):
+            out[sc.RESPONSE_ID] = self.response_id
+        if isinstance(self.response_model, str):
+            out[sc.RESPONSE_MODEL] = self.response_model
+        if self.finish:
+            out[sc.FINISH_REASONS] = tuple(self.finish[i] for i in sorted(self.finish))
+        if self.response_extra:
+            out.update(self.response_extra)
+        _usage_attributes(self.usage, self.endpoint, out)
+        if self.capture and self.choices:
+            messages = [self.choices[i].message() for i in sorted(self.choices)]
+            out[sc.OUTPUT_MESSAGES] = _messages.encode(messages)
+
+    # -- the end ------------------------------------------------------------------------------
+    def fail(self, exc: BaseException) -> None:
+        """The call (or its stream) raised ``exc``: record it, end. The caller re-raises."""
+        if self.ended:
+            return
+        try:
+            record_exception(self.span, exc)
+            status = getattr(exc, "status_code", None)
+            if type(status) is int:
+                self.span.set_attribute(sc.HTTP_STATUS, status)
+            self.error = error_type(exc)
+        except Exception as err:
+            internal_error("openai error attributes", err)
+        self.end()
+
+    def end(self) -> None:
+        """End the span and record the metrics, once."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            streamed = self.first_chunk is not None or self.final is not None
+            if streamed:
+                attributes: dict[str, AttributeValue] = {}
+                self._stream_attributes(attributes)
+                self.span.set_attributes(attributes)
+            if self.error is not None and not _has_error(self.span):
+                self.span.set_attribute(sc.ERROR_TYPE, self.error)
+                self.span.set_status(trace_api.StatusCode.ERROR)
+            self.span.end()
+            self._metrics(streamed)
+        except Exception as exc:
+            internal_error("openai span end", exc)
+
+    def _metrics(self, streamed: bool) -> None:
+        attributes = self.metric_attributes
+        if self.response_model is not None or self.error is not None:
+            attributes = dict(attributes)
+            if isinstance(self.response_model, str):
+                attributes[sc.RESPONSE_MODEL] = self.response_model
+            if self.error is not None:
+                attributes[sc.ERROR_TYPE] = self.error
+        telemetry = self.telemetry
+        telemetry.duration.record(_perf() - self.started, attributes)
+        if streamed and self.first_chunk is not None:
+            telemetry.first_chunk.record(self.first_chunk - self.started, attributes)
+        usage = self.usage
+        if usage is None:
+            return
+        input_name, output_name, _, _ = _USAGE_FIELDS[self.endpoint]
+        tokens = get(usage, input_name)
+        if type(tokens) is int:
+            telemetry.tokens.record(tokens, {**attributes, sc.TOKEN_TYPE: "input"})
+        if output_name is not None:
+            tokens = get(usage, output_name)
+            if type(tokens) is int:
+                telemetry.tokens.record(tokens, {**attributes, sc.TOKEN_TYPE: "output"})
+
+
+def _has_error(span: trace_api.Span) -> bool:
+    status = getattr(span, "status", None)
+    return status is not None and status.status_code is trace_api.StatusCode.ERROR
+
+
+_CHAT_USAGE = (
+    "prompt_tokens",
+    "completion_tokens",
+    "prompt_tokens_details",
+    "completion_tokens_details",
+)
+_USAGE_FIELDS: dict[str, tuple[str, str | None, str | None, str | None]] = {
+    # endpoint -> (input, output, input details, output details); None: not reported
+    sc.CHAT: _CHAT_USAGE,
+    sc.TEXT_COMPLETION: _CHAT_USAGE,
+    sc.RESPONSES: (
+        "input_tokens",
+        "output_tokens",
+        "input_tokens_details",
+        "output_tokens_details",
+    ),
+    sc.EMBEDDINGS: ("prompt_tokens", None, None, None),
+}
+
+
+def _usage_attributes(usage: object, endpoint: str, out: dict[str, AttributeValue]) -> None:
+    """Token counts, named per the conventions whichever API (chat or Responses) reported them."""
+    if usage is None:
+        return
+    input_name, output_name, input_details, output_details = _USAGE_FIELDS[endpoint]
+    value = get(usage, input_name)
+    if type(value) is int:
+        out[sc.INPUT_TOKENS] = value
+    if output_name is None:
+        return
+    value = get(usage, output_name)
+    if type(value) is int:
+        out[sc.OUTPUT_TOKENS] = value
+    details = get(usage, input_details) if input_details else None
+    if details is not None:
+        value = get(details, "cached_tokens")
+        if type(value) is int:
+            out[sc.CACHED_INPUT_TOKENS] = value
+    details = get(usage, output_details) if output_details else None
+    if details is not None:
+        value = get(details, "reasoning_tokens")
+        if type(value) is int:
+            out[sc.REASONING_TOKENS] = value

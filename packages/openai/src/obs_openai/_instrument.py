@@ -1,0 +1,275 @@
+"""Switching the instrumentation on and off: one wrapper on the client's single request path.
+
+Every resource method of ``OpenAI``/``AsyncOpenAI`` (and the Azure clients, which subclass
+them) ends in ``SyncAPIClient.request`` / ``AsyncAPIClient.request``, so wrapping those two
+methods (with wrapt) covers ``create``, ``parse``, the ``stream()`` helpers, ``with_raw_response``
+and ``with_streaming_response`` at once. Requests to endpoints that are not model calls pass
+straight through.
+
+Instrumentation is either global (every client) or per client; a client's own instrumentation
+wins over the global one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import wrapt
+from opentelemetry import context as context_api
+from opentelemetry import metrics as metrics_api
+from opentelemetry import trace as trace_api
+from opentelemetry.util.types import AttributeValue
+
+from obs.instrumentation import internal_error
+from obs_openai import _messages
+from obs_openai import _semconv as sc
+from obs_openai._call import ModelCall, Telemetry
+from obs_openai._raw import TracedAsyncRawResponse, TracedRawResponse
+from obs_openai._request_attributes import request_attributes
+from obs_openai._streams import TracedAsyncStream, TracedStream
+
+_CLIENT = trace_api.SpanKind.CLIENT
+_perf = time.perf_counter
+
+
+class _State:
+    """What is instrumented, and the host classes, resolved once when first switched on."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.everywhere: Telemetry | None = None
+        self.clients: weakref.WeakKeyDictionary[Any, Telemetry] = weakref.WeakKeyDictionary()
+        self.patches: list[tuple[type[Any], str, Any, Any]] = []  # owner, name, original, ours
+        self.stream: type[Any] = type(None)
+        self.async_stream: type[Any] = type(None)
+        self.legacy_response: type[Any] = type(None)
+        self.api_response: type[Any] = type(None)
+        self.async_api_response: type[Any] = type(None)
+        self.azure: type[Any] = type(None)
+        # id(base_url) -> (base_url, address, port): URLs are immutable and rarely change
+        self.servers: dict[int, tuple[Any, str | None, int | None]] = {}
+
+
+_state = _State()
+
+
+def _telemetry(client: Any) -> Telemetry | None:
+    if _state.clients:
+        own = _state.clients.get(client)
+        if own is not None:
+            return own
+    return _state.everywhere
+
+
+def _server(client: Any) -> tuple[str | None, int | None]:
+    url = getattr(client, "_base_url", None)
+    if url is None:
+        return None, None
+    cached = _state.servers.get(id(url))
+    if cached is not None and cached[0] is url:
+        return cached[1], cached[2]
+    address = url.host or None
+    port = url.port or (443 if url.scheme == "https" else 80 if url.scheme == "http" else None)
+    if len(_state.servers) > 256:  # clients with ever-new base URLs: stay bounded
+        _state.servers.clear()
+    _state.servers[id(url)] = (url, address, port)
+    return address, port
+
+
+def _start(telemetry: Telemetry, client: Any, options: Any, stream: bool) -> ModelCall | None:
+    """Start the span of a model call; None when ``options`` is not one (or on obs failure)."""
+    try:
+        if options.method != "post":
+            return None
+        endpoint = sc.ENDPOINTS.get(options.url)
+        if endpoint is None:
+            return None
+        body = options.json_data
+        if not isinstance(body, Mapping):
+            body = {}
+        extra = options.extra_json
+        if extra:
+            body = {**body, **extra}
+        model = body.get("model")
+        operation = sc.OPERATION_NAMES[endpoint]
+        provider = sc.PROVIDER_AZURE if isinstance(client, _state.azure) else sc.PROVIDER_OPENAI
+        attributes: dict[str, AttributeValue] = {sc.OPERATION: operation, sc.PROVIDER: provider}
+        if isinstance(model, str) and model:
+            attributes[sc.REQUEST_MODEL] = model
+            name = f"{operation} {model}"
+        else:
+            name = operation
+        address, port = _server(client)
+        if address:
+            attributes[sc.SERVER_ADDRESS] = address
+            if port:
+                attributes[sc.SERVER_PORT] = port
+        metric_attributes = dict(attributes)
+        request_attributes(endpoint, body, attributes)
+        if stream:
+            attributes[sc.REQUEST_STREAM] = True
+        capture = telemetry.capture()
+        if capture:
+            attributes.update(_messages.input_attributes(endpoint, body))
+        started = _perf()
+        span = telemetry.tracer.start_span(name, kind=_CLIENT, attributes=attributes)
+        return ModelCall(telemetry, endpoint, span, metric_attributes, capture, started)
+    except Exception as exc:
+        internal_error("openai span start", exc)
+        return None
+
+
+def _returned(call: ModelCall, result: Any) -> Any:
+    """What the user gets: ``result`` itself, or it behind a proxy that ends the call later."""
+    try:
+        state = _state
+        if isinstance(result, state.stream):
+            return TracedStream(result, call)
+        if isinstance(result, state.async_stream):
+            return TracedAsyncStream(result, call)
+        streams = (state.stream, state.async_stream)
+        if isinstance(result, state.legacy_response):
+            if result._stream:  # the stream starts when the user parses the response
+                return TracedRawResponse(result, call, streams)
+            # A raw non-streamed answer is complete already; read it without parsing for the
+            # user (parsing may run their validators; decoding JSON has no side effects).
+            call.answered(result.http_response.json())
+            return result
+        if isinstance(result, state.api_response):
+            return TracedRawResponse(result, call, streams)
+        if isinstance(result, state.async_api_response):
+            return TracedAsyncRawResponse(result, call, streams)
+        call.answered(result)
+    except Exception as exc:
+        internal_error("openai response", exc)
+        call.end()
+    return result
+
+
+def _options(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return args[1] if len(args) > 1 else kwargs.get("options")
+
+
+def _sync_request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    telemetry = _telemetry(instance)
+    if telemetry is None:
+        return wrapped(*args, **kwargs)
+    call = _start(telemetry, instance, _options(args, kwargs), bool(kwargs.get("stream")))
+    if call is None:
+        return wrapped(*args, **kwargs)
+    token = context_api.attach(trace_api.set_span_in_context(call.span))
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        context_api.detach(token)
+        call.fail(exc)
+        raise
+    context_api.detach(token)
+    return _returned(call, result)
+
+
+def _async_request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    telemetry = _telemetry(instance)
+    if telemetry is None:
+        return wrapped(*args, **kwargs)
+    # The span starts when the request is awaited, not when the coroutine is created.
+    return _traced_async_request(telemetry, wrapped, instance, args, kwargs)
+
+
+async def _traced_async_request(
+    telemetry: Telemetry, wrapped: Any, instance: Any, args: Any, kwargs: Any
+) -> Any:
+    call = _start(telemetry, instance, _options(args, kwargs), bool(kwargs.get("stream")))
+    if call is None:
+        return await wrapped(*args, **kwargs)
+    token = context_api.attach(trace_api.set_span_in_context(call.span))
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        context_api.detach(token)
+        call.fail(exc)
+        raise
+    context_api.detach(token)
+    return _returned(call, result)
+
+
+def _patch() -> None:
+    """Wrap the two request methods and resolve the host classes (once)."""
+    if _state.patches:
+        return
+    from openai._base_client import AsyncAPIClient, SyncAPIClient
+    from openai._legacy_response import LegacyAPIResponse
+    from openai._response import APIResponse, AsyncAPIResponse
+    from openai._streaming import AsyncStream, Stream
+    from openai.lib.azure import BaseAzureClient
+
+    _state.stream, _state.async_stream = Stream, AsyncStream
+    _state.legacy_response = LegacyAPIResponse
+    _state.api_response, _state.async_api_response = APIResponse, AsyncAPIResponse
+    _state.azure = BaseAzureClient
+    name = "request"
+    for owner, wrapper in ((SyncAPIClient, _sync_request), (AsyncAPIClient, _async_request)):
+        original = owner.__dict__[name]
+        ours = wrapt.FunctionWrapper(original, wrapper)
+        setattr(owner, name, ours)
+        _state.patches.append((owner, name, original, ours))
+
+
+def _unpatch() -> None:
+    for owner, name, original, ours in reversed(_state.patches):
+        if owner.__dict__.get(name) is ours:
+            setattr(owner, name, original)
+        # else: someone wrapped over us; ours stays in their chain and passes through, since
+        # nothing is instrumented any more.
+    _state.patches.clear()
+
+
+def instrument_openai(
+    client: Any = None,
+    *,
+    capture_content: bool | None = None,
+    tracer_provider: trace_api.TracerProvider | None = None,
+    meter_provider: metrics_api.MeterProvider | None = None,
+) -> None:
+    """Trace the model calls of ``client``, or of every OpenAI client when it is None.
+
+    ``capture_content`` records prompts and completions (None: follow
+    ``obs.configure(capture_content=...)`` / ``OBS_CAPTURE_CONTENT``). Calling again replaces
+    the options. Spans and metrics go to the global providers unless providers are given.
+    """
+    telemetry = Telemetry(
+        capture_content=capture_content,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    )
+    with _state.lock:
+        _patch()
+        if client is None:
+            _state.everywhere = telemetry
+        else:
+            _state.clients[client] = telemetry
+
+
+def uninstrument_openai(client: Any = None) -> None:
+    """Undo :func:`instrument_openai` for ``client`` (None: the global instrumentation).
+
+    When nothing is instrumented any more, the client classes are restored exactly.
+    """
+    with _state.lock:
+        if client is None:
+            _state.everywhere = None
+        else:
+            _state.clients.pop(client, None)
+        if _state.everywhere is None and not _state.clients:
+            _unpatch()
+
+
+def is_instrumented(client: Any = None) -> bool:
+    """Is ``client`` (None: every client) instrumented?"""
+    if client is None:
+        return _state.everywhere is not None
+    return _telemetry(client) is not None

@@ -1,0 +1,248 @@
+"""Prompts and completions in the GenAI message format (recorded only when the user opts in).
+
+``gen_ai.input.messages`` / ``gen_ai.output.messages`` are JSON arrays of
+``{"role": ..., "parts": [...]}`` (output messages add ``finish_reason``);
+``gen_ai.system_instructions`` an array of parts. Parts are ``text``, ``tool_call``,
+``tool_call_response``, ``uri`` (images by URL), ``reasoning``, or the provider's own type name
+for anything else. Values go through obs's scrubbing when the span ends, like every attribute.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from obs.instrumentation import truncate
+from obs_openai import _semconv as sc
+
+Part = dict[str, Any]
+Message = dict[str, Any]
+
+
+def get(obj: object, name: str) -> Any:
+    """A field of a response object: a pydantic model from the client or a decoded JSON dict."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def encode(value: object) -> str:
+    return truncate(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _arguments(raw: object) -> object:
+    # Tool arguments arrive as a JSON string; decoded they read (and scrub) key by key.
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _text(value: object) -> Part:
+    return {"type": "text", "content": value}
+
+
+def _content_parts(content: object) -> list[Part]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [_text(content)]
+    parts: list[Part] = []
+    if isinstance(content, Sequence):
+        for item in content:
+            kind = get(item, "type")
+            if kind in ("text", "input_text", "output_text"):
+                parts.append(_text(get(item, "text")))
+            elif kind == "refusal":
+                parts.append(_text(get(item, "refusal")))
+            elif kind == "image_url":
+                url = get(get(item, "image_url"), "url")
+                parts.append({"type": "uri", "modality": "image", "uri": url})
+            elif kind == "input_image":
+                parts.append({"type": "uri", "modality": "image", "uri": get(item, "image_url")})
+            else:
+                parts.append({"type": str(kind)})
+    return parts
+
+
+def _tool_call(call_id: object, name: object, arguments: object) -> Part:
+    return {"type": "tool_call", "id": call_id, "name": name, "arguments": _arguments(arguments)}
+
+
+# -- chat completions ---------------------------------------------------------------------------
+
+
+def chat_input(messages: object) -> list[Message]:
+    out: list[Message] = []
+    if not isinstance(messages, Sequence) or isinstance(messages, str):
+        return out
+    for message in messages:
+        role = get(message, "role")
+        content = get(message, "content")
+        if role == "tool":
+            parts: list[Part] = [
+                {
+                    "type": "tool_call_response",
+                    "id": get(message, "tool_call_id"),
+                    "response": content,
+                }
+            ]
+        else:
+            parts = _content_parts(content)
+            for call in get(message, "tool_calls") or ():
+                function = get(call, "function")
+                parts.append(
+                    _tool_call(get(call, "id"), get(function, "name"), get(function, "arguments"))
+                )
+        entry: Message = {"role": role, "parts": parts}
+        name = get(message, "name")
+        if name:
+            entry["name"] = name
+        out.append(entry)
+    return out
+
+
+def chat_output(choices: object) -> list[Message]:
+    out: list[Message] = []
+    for choice in choices or ():  # type: ignore[attr-defined]
+        message = get(choice, "message")
+        parts = _content_parts(get(message, "content"))
+        refusal = get(message, "refusal")
+        if refusal:
+            parts.append(_text(refusal))
+        for call in get(message, "tool_calls") or ():
+            function = get(call, "function")
+            parts.append(
+                _tool_call(get(call, "id"), get(function, "name"), get(function, "arguments"))
+            )
+        out.append(
+            {
+                "role": get(message, "role") or "assistant",
+                "parts": parts,
+                "finish_reason": get(choice, "finish_reason"),
+            }
+        )
+    return out
+
+
+def completion_output(choices: object) -> list[Message]:
+    return [
+        {
+            "role": "assistant",
+            "parts": [_text(get(choice, "text"))],
+            "finish_reason": get(choice, "finish_reason"),
+        }
+        for choice in choices or ()  # type: ignore[attr-defined]
+    ]
+
+
+class StreamedChoice:
+    """One choice of a streamed chat/completions answer, assembled from its deltas."""
+
+    __slots__ = ("finish_reason", "role", "text", "tool_calls")
+
+    def __init__(self) -> None:
+        self.role = "assistant"
+        self.text: list[str] = []
+        self.tool_calls: dict[int, list[Any]] = {}  # index -> [id, name, argument pieces]
+        self.finish_reason: str | None = None
+
+    def add_delta(self, delta: object) -> None:
+        if delta is None:
+            return
+        role = get(delta, "role")
+        if role:
+            self.role = role
+        content = get(delta, "content")
+        if content:
+            self.text.append(content)
+        for call in get(delta, "tool_calls") or ():
+            index = get(call, "index") or 0
+            slot = self.tool_calls.setdefault(index, [None, None, []])
+            if get(call, "id"):
+                slot[0] = get(call, "id")
+            function = get(call, "function")
+            if get(function, "name"):
+                slot[1] = get(function, "name")
+            arguments = get(function, "arguments")
+            if arguments:
+                slot[2].append(arguments)
+
+    def add_text(self, text: object) -> None:
+        if isinstance(text, str) and text:
+            self.text.append(text)
+
+    def message(self) -> Message:
+        parts: list[Part] = [_text("".join(self.text))] if self.text else []
+        for call_id, name, pieces in self.tool_calls.values():
+            parts.append(_tool_call(call_id, name, "".join(pieces)))
+        return {"role": self.role, "parts": parts, "finish_reason": self.finish_reason}
+
+
+# -- responses ----------------------------------------------------------------------------------
+
+
+def responses_input(body: Mapping[str, Any]) -> tuple[list[Message], list[Part] | None]:
+    instructions = body.get("instructions")
+    system = [_text(instructions)] if isinstance(instructions, str) and instructions else None
+    items = body.get("input")
+    if isinstance(items, str):
+        return [{"role": "user", "parts": [_text(items)]}], system
+    out: list[Message] = []
+    for item in items or ():
+        kind = get(item, "type")
+        if kind == "function_call":
+            call = _tool_call(get(item, "call_id"), get(item, "name"), get(item, "arguments"))
+            out.append({"role": "assistant", "parts": [call]})
+        elif kind == "function_call_output":
+            response = {
+                "type": "tool_call_response",
+                "id": get(item, "call_id"),
+                "response": get(item, "output"),
+            }
+            out.append({"role": "tool", "parts": [response]})
+        elif kind in (None, "message"):
+            out.append({"role": get(item, "role"), "parts": _content_parts(get(item, "content"))})
+        else:
+            out.append({"role": "user", "parts": [{"type": str(kind)}]})
+    return out, system
+
+
+def responses_output(response: object, finish_reason: str | None) -> list[Message]:
+    parts: list[Part] = []
+    for item in get(response, "output") or ():
+        kind = get(item, "type")
+        if kind == "message":
+            parts.extend(_content_parts(get(item, "content")))
+        elif kind == "function_call":
+            parts.append(
+                _tool_call(get(item, "call_id"), get(item, "name"), get(item, "arguments"))
+            )
+        elif kind == "reasoning":
+            summary = " ".join(str(get(s, "text") or "") for s in get(item, "summary") or ())
+            parts.append({"type": "reasoning", "content": summary})
+        else:
+            parts.append({"type": str(kind)})
+    return [{"role": "assistant", "parts": parts, "finish_reason": finish_reason}]
+
+
+def input_attributes(endpoint: str, body: Mapping[str, Any]) -> dict[str, str]:
+    """The opt-in prompt attributes of one request."""
+    if endpoint == sc.CHAT:
+        return {sc.INPUT_MESSAGES: encode(chat_input(body.get("messages")))}
+    if endpoint == sc.RESPONSES:
+        messages, system = responses_input(body)
+        out = {sc.INPUT_MESSAGES: encode(messages)}
+        if system:
+            out[sc.SYSTEM_INSTRUCTIONS] = encode(system)
+        return out
+    if endpoint == sc.TEXT_COMPLETION:
+        prompt = body.get("prompt")
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt or ())
+        return {sc.INPUT_MESSAGES: encode([{"role": "user", "parts": [_text(p)]} for p in prompts])}
+    return {}

@@ -1,0 +1,78 @@
+"""GenAI semantic-convention names obs-openai writes, and the operations it recognises.
+
+Names follow the current GenAI conventions (``gen_ai.provider.name``, ``gen_ai.input.messages``,
+``gen_ai.usage.cache_read.input_tokens``, the ``openai.*`` provider attributes), not the
+deprecated ``gen_ai.system`` / ``gen_ai.prompt.N`` / ``gen_ai.openai.*`` ones.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SCOPE: Final = "obs.openai"
+
+OPERATION: Final = "gen_ai.operation.name"
+PROVIDER: Final = "gen_ai.provider.name"
+REQUEST_MODEL: Final = "gen_ai.request.model"
+REQUEST_STREAM: Final = "gen_ai.request.stream"
+REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+REQUEST_STOP: Final = "gen_ai.request.stop_sequences"
+REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+REQUEST_ENCODING_FORMATS: Final = "gen_ai.request.encoding_formats"
+EMBEDDINGS_DIMENSIONS: Final = "gen_ai.embeddings.dimension.count"
+OUTPUT_TYPE: Final = "gen_ai.output.type"
+CONVERSATION_ID: Final = "gen_ai.conversation.id"
+RESPONSE_ID: Final = "gen_ai.response.id"
+RESPONSE_MODEL: Final = "gen_ai.response.model"
+FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+CACHED_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+REASONING_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+INPUT_MESSAGES: Final = "gen_ai.input.messages"
+OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+TOKEN_TYPE: Final = "gen_ai.token.type"
+REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
+RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
+SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
+SERVER_ADDRESS: Final = "server.address"
+SERVER_PORT: Final = "server.port"
+ERROR_TYPE: Final = "error.type"
+HTTP_STATUS: Final = "http.response.status_code"
+
+PROVIDER_OPENAI: Final = "openai"
+PROVIDER_AZURE: Final = "azure.ai.openai"
+
+# Metric names and the bucket boundaries the conventions advise for them.
+DURATION_METRIC: Final = "gen_ai.client.operation.duration"
+TOKEN_METRIC: Final = "gen_ai.client.token.usage"
+FIRST_CHUNK_METRIC: Final = "gen_ai.client.operation.time_to_first_chunk"
+DURATION_BUCKETS: Final = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+TOKEN_BUCKETS: Final = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+
+#: The model-call endpoints (``options.url`` on the client's request path) -> operation name.
+#: Other endpoints (files, models, batches, ...) are not model calls and pass through untraced.
+CHAT: Final = "chat"
+RESPONSES: Final = "responses"
+EMBEDDINGS: Final = "embeddings"
+TEXT_COMPLETION: Final = "text_completion"
+ENDPOINTS: Final[dict[str, str]] = {
+    "/chat/completions": CHAT,
+    "/responses": RESPONSES,
+    "/embeddings": EMBEDDINGS,
+    "/completions": TEXT_COMPLETION,
+}
+#: ``gen_ai.operation.name`` per endpoint: the Responses API generates chat turns, so it is
+#: reported as ``chat`` like chat completions (as the OpenAI conventions do).
+OPERATION_NAMES: Final[dict[str, str]] = {
+    CHAT: "chat",
+    RESPONSES: "chat",
+    EMBEDDINGS: "embeddings",
+    TEXT_COMPLETION: "text_completion",
+}
