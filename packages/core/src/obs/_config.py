@@ -33,6 +33,7 @@ from obs._pipeline import Pipeline
 from obs._providers import SwappableMeterProvider, SwappableTracerProvider
 from obs._scrubbing import Scrubber, ScrubbingOptions
 from obs._settings import LEVELS, PropagationPolicy, Settings, env_flag, parse_level, parse_policy
+from obs._store import DEFAULT_MAX_AGE_S, DEFAULT_MAX_SIZE_MB, StoreExporter, resolve_path
 
 InstrumentOption = bool | Sequence[str] | Mapping[str, Mapping[str, Any]]
 
@@ -49,6 +50,7 @@ class Obs:
     tracer_provider: trace_api.TracerProvider
     meter_provider: metrics_api.MeterProvider
     otlp_endpoint: str | None
+    store_path: Path | None = None
     instrumented: tuple[str, ...] = ()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
@@ -145,6 +147,43 @@ def _otlp_processors(
     return BatchSpanProcessor(span_exporter), PeriodicExportingMetricReader(metric_exporter)
 
 
+def _store_path(option: bool | str | os.PathLike[str] | None, otlp_on: bool) -> Path | None:
+    """Where the local store is, or None when it is off.
+
+    Default: on (``.obs/spans.db``) when spans are not sent over OTLP. ``OBS_STORE`` may say
+    ``off``/``on`` or give a path.
+    """
+    if option is None:
+        env = (os.environ.get("OBS_STORE") or "").strip()
+        if env.lower() in ("0", "false", "off", "no"):
+            return None
+        if env and env.lower() not in ("1", "true", "on", "yes"):
+            return Path(env)
+        if env:
+            return resolve_path(None)
+        return None if otlp_on else resolve_path(None)
+    if option is False:
+        return None
+    if option is True:
+        return resolve_path(None)
+    return Path(option)
+
+
+def _store_processor(
+    path: Path, max_age_s: float | None, max_size_mb: float | None
+) -> SpanProcessor:
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    exporter = StoreExporter(
+        path,
+        max_age_s=max_age_s or float(os.environ.get("OBS_STORE_MAX_AGE_S") or DEFAULT_MAX_AGE_S),
+        max_size_mb=max_size_mb
+        or float(os.environ.get("OBS_STORE_MAX_SIZE_MB") or DEFAULT_MAX_SIZE_MB),
+    )
+    # Short delay: a person running `obs traces` right after a request expects to see it.
+    return BatchSpanProcessor(exporter, schedule_delay_millis=500)
+
+
 def configure(
     *,
     service_name: str | None = None,
@@ -156,6 +195,9 @@ def configure(
     otlp: bool | None = None,
     otlp_endpoint: str | None = None,
     otlp_headers: Mapping[str, str] | None = None,
+    store: bool | str | os.PathLike[str] | None = None,
+    store_max_age_s: float | None = None,
+    store_max_size_mb: float | None = None,
     span_processors: Sequence[SpanProcessor] = (),
     metric_readers: Sequence[MetricReader] = (),
     sample_rate: float | None = None,
@@ -211,6 +253,9 @@ def configure(
             span_processor, metric_reader = _otlp_processors(endpoint, otlp_headers)
             processors.append(span_processor)
             readers.append(metric_reader)
+        store_path = _store_path(store, otlp_on)
+        if store_path is not None:
+            processors.append(_store_processor(store_path, store_max_age_s, store_max_size_mb))
         processors.extend(span_processors)
 
         resource = _resource(service_name, service_version, environment, resource_attributes)
@@ -241,6 +286,7 @@ def configure(
             meter_provider=meter_target,
             otlp_endpoint=endpoint
             or (os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") if otlp_on else None),
+            store_path=store_path,
             instrumented=instrumented,
         )
         return _state.handle

@@ -321,17 +321,19 @@ class Scrubber:
         """The span itself when it is clean, else a scrubbed copy carrying ``obs.scrubbed``."""
         # The SDK's public accessors copy (events, links) or wrap (attributes) on every call;
         # the clean check reads the fields directly when they are there, for speed.
+        raw_events: Sequence[Event]
+        raw_links: Sequence[Link]
         try:
-            events, links, attributes = span._events, span._links, span._attributes
-            attributes = getattr(attributes, "_dict", attributes)
+            raw_events, raw_links, raw_attributes = span._events, span._links, span._attributes
+            raw_attributes = getattr(raw_attributes, "_dict", raw_attributes)
         except AttributeError:
-            events, links, attributes = span.events, span.links, span.attributes
+            raw_events, raw_links, raw_attributes = span.events, span.links, span.attributes
         if (
-            not events
-            and not links
+            not raw_events
+            and not raw_links
             and not span.status.description
             and (span.name in self._clean or not self._may_hold_secret(span.name))
-            and self._attributes_clean(attributes)
+            and self._attributes_clean(raw_attributes)
         ):
             return span
         found: list[str] = []
