@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -244,6 +245,21 @@ class StoreExporter(SpanExporter):
         self._last_prune = 0.0
         self.written = 0
         self.failed = 0
+        if hasattr(os, "register_at_fork"):
+            # A SQLite connection must not cross a fork: a forked worker (gunicorn, uvicorn
+            # --workers) opens its own. Weak, so an exporter that is gone is not kept alive.
+            ref = weakref.ref(self)
+
+            def reset_in_child() -> None:
+                exporter = ref()
+                if exporter is not None:
+                    exporter._after_fork()
+
+            os.register_at_fork(after_in_child=reset_in_child)
+
+    def _after_fork(self) -> None:
+        self._conn = None
+        self._lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
