@@ -35,7 +35,7 @@ from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.metrics import Meter, MeterProvider
-from opentelemetry.trace import Link, Span, SpanKind, Tracer, TracerProvider
+from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Tracer, TracerProvider
 
 from obs.instrumentation import (
     PropagationPolicy,
@@ -273,16 +273,18 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         The conventions keep a batch out of its messages' traces (they may be many); when the
         whole batch came from one send, though, joining that trace is what a user expects.
         """
-        remotes: dict[Any, Context] = {}
+        # (trace id, span id) -> (span context, extracted context); one link per producer.
+        remotes: dict[tuple[int, int], tuple[SpanContext, Context]] = {}
         for headers in msg.batch_headers or (msg.headers,):
             incoming = extract(headers, header_getter)
             if incoming.attributes:
                 attributes.update(incoming.attributes)
-            if incoming.remote is not None:
-                remotes.setdefault(incoming.remote, incoming.context)
-        links = [Link(remote) for remote in remotes] or None
+            remote = incoming.remote
+            if remote is not None:
+                remotes.setdefault((remote.trace_id, remote.span_id), (remote, incoming.context))
+        links = [Link(remote) for remote, _ in remotes.values()] or None
         if len(remotes) == 1 and settings().propagation is PropagationPolicy.TRUST:
-            return next(iter(remotes.values())), links
+            return next(iter(remotes.values()))[1], links
         return context_api.get_current(), links
 
     def _fail(self, exc: BaseException) -> None:
