@@ -106,12 +106,10 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
         obs_pipeline()
 
     group = Group("faststream", "message")
-    bare = Result("faststream", "faststream bare (redis list)", samples[list(cases)[0]], "0")
-    ours = Result("faststream", "obs RedisTelemetryMiddleware", samples[list(cases)[1]], "2")
-    theirs = Result(
-        "faststream", "faststream RedisTelemetryMiddleware", samples[list(cases)[2]], "3"
-    )
-    bare.baseline = True
+    bare_name, ours_name, theirs_name = cases
+    bare = Result("faststream", bare_name, samples[bare_name], "0", baseline=True)
+    ours = Result("faststream", ours_name, samples[ours_name], "2")
+    theirs = Result("faststream", theirs_name, samples[theirs_name], "3")
     span = sdk_span.median
     ours_over = ours.median - bare.median
     theirs_over = theirs.median - bare.median
