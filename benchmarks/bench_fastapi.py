@@ -148,12 +148,18 @@ def _obs_app(**options: Any) -> Any:
     return app
 
 
+def _use_obs() -> None:
+    # The obs pipeline as a service runs it, minus the local SQLite store (on by default when
+    # OTLP is off): its writer thread would compete for the GIL and measure SQLite, not obs.
+    use_obs(store=False)
+
+
 def bench(rounds: int, sdk_span: Result) -> list[Group]:
-    use_obs()
+    _use_obs()
     apps: dict[str, tuple[Any, Callable[[], None], str]] = {
         "fastapi bare (native telemetry off)": (make_app(**_OFF), use_plain, "0"),
-        "obs-fastapi": (_obs_app(), use_obs, "1"),
-        "obs-fastapi, operation_spans=True": (_obs_app(operation_spans=True), use_obs, "4"),
+        "obs-fastapi": (_obs_app(), _use_obs, "1"),
+        "obs-fastapi, operation_spans=True": (_obs_app(operation_spans=True), _use_obs, "4"),
         "fastapi native telemetry, as shipped": (make_app(), use_plain, "4"),
         "fastapi native, server span only": (
             make_app(operation_spans=False, metrics=False, logs=False),
@@ -167,7 +173,7 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
     cases = {name: driver(app) for name, (app, _, _) in apps.items()}
     before = {name: switch for name, (_, switch, _) in apps.items()}
     samples = interleaved(cases, OPS, rounds, before=before)
-    use_obs()
+    _use_obs()
     group = Group("fastapi", "request")
     for name, values in samples.items():
         group.results.append(
@@ -184,7 +190,7 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
 
 def memory(requests: int) -> None:
     """Traced memory after warm-up vs after ``requests`` more requests through obs-fastapi."""
-    use_obs()
+    _use_obs()
     app = _obs_app()
     warm = driver(app, 2_000)
     warm()
@@ -221,4 +227,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

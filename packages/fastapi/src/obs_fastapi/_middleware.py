@@ -64,6 +64,10 @@ _get_textmap = propagate.get_global_textmap
 _REDACTED = r"\1\2=REDACTED"
 
 
+def _keep(template: str, text: str) -> str:
+    return text
+
+
 def _is_fastapi(source: Any) -> bool:
     """Does ``source`` (an app, or the stack below a middleware) route with FastAPI?"""
     try:
@@ -113,7 +117,9 @@ class ObsMiddleware:
         self._table = RouteTable(source)
         self._route_attributes = RouteAttributes()
         self._excluded = opts.excluded.search if opts.excluded is not None else None
-        self._redact = opts.redact_query.sub if opts.redact_query is not None else None
+        redact = opts.redact_query
+        self._sensitive = redact.search if redact is not None else None
+        self._redact = redact.sub if redact is not None else _keep
         self._textmap: TextMapPropagator | None = None
         self._fields: frozenset[bytes] = frozenset()
         self._settings: object = None
@@ -333,7 +339,10 @@ class ObsMiddleware:
             query = scope.get("query_string")
             if query:
                 text = query.decode("latin-1")
-                attributes["url.query"] = self._redact(_REDACTED, text) if self._redact else text
+                # search first: the substitution (template parsing included) only when needed
+                if self._sensitive is not None and self._sensitive(text) is not None:
+                    text = self._redact(_REDACTED, text)
+                attributes["url.query"] = text
             version = scope.get("http_version")
             if version:
                 attributes["network.protocol.version"] = version
