@@ -1,0 +1,5 @@
+import sys
+
+from examples.helpdesk.run import main
+
+sys.exit(main())

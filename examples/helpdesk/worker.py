@@ -1,0 +1,57 @@
+"""The helpdesk worker: consumes tickets from Redis and runs the Burr workflow on each.
+
+    uv run python -m examples.helpdesk.worker
+
+Uses OpenAI at OPENAI_BASE_URL (the runner points it at a local stand-in when there is no
+OPENAI_API_KEY). The ``process`` span of each message continues the API request's trace; the
+Burr run, its steps and the OpenAI calls nest under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import obs
+
+obs.configure(service_name="helpdesk-worker", instrument=True)
+
+from faststream import FastStream  # noqa: E402
+from faststream.redis import RedisBroker  # noqa: E402
+from openai import AsyncOpenAI  # noqa: E402
+
+from examples.helpdesk import workflow  # noqa: E402
+from examples.helpdesk.models import Ticket  # noqa: E402
+from examples.helpdesk.settings import REDIS_URL, TICKETS_LIST  # noqa: E402
+
+broker = RedisBroker(REDIS_URL)
+app = FastStream(broker)
+llm = AsyncOpenAI(max_retries=0)
+
+
+@broker.subscriber(list=TICKETS_LIST)
+async def handle_ticket(ticket: Ticket) -> None:
+    application = workflow.build(ticket.model_dump(), llm)
+    _, _, state = await application.arun(halt_after=["draft_reply"])
+    obs.info(
+        "ticket {ticket_id} answered ({category})",
+        ticket_id=ticket.ticket_id,
+        category=state["category"],
+    )
+
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await broker.start()
+    print(f"worker ready (pid {os.getpid()}), consuming {TICKETS_LIST!r}", flush=True)
+    await stop.wait()
+    await broker.stop()
+    obs.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
