@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 import uvicorn
 from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, WebSocket
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -165,8 +164,3 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
-
-
-@pytest.fixture
-def serve() -> Iterator[type[Server]]:
-    yield Server

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
@@ -205,7 +205,7 @@ async def test_client_disconnect_before_the_response(app: FastAPI, obs_capture: 
         "client": ("127.0.0.1", 1),
         "server": ("testserver", 80),
     }
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(ClientDisconnect) as raised:
         await app(scope, receive, send)
     (span,) = obs_capture.spans
     assert span.name == "GET /stream"
