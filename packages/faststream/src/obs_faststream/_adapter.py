@@ -33,6 +33,10 @@ class BrokerAdapter:
     def publish_attributes(self, cmd: PublishCommand, attributes: Attributes) -> None:
         """Add broker-specific attributes of a publish (the common ones are already set)."""
 
+    def carries_headers(self, call_next: Any) -> bool:
+        """Whether the producer behind ``call_next`` can send headers (MQTT 3.1.1 cannot)."""
+        return True
+
     def consume_destination(self, msg: StreamMessage[Any]) -> str | None:
         """Where a received message came from; ``None`` to leave the message untraced."""
         return ""

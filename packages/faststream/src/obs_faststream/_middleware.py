@@ -362,7 +362,7 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         self, call_next: Callable[[PublishCommand], Awaitable[Any]], cmd: PublishCommand
     ) -> Any:
         try:
-            span, token, destination, count = self._begin_send(cmd)
+            span, token, destination, count = self._begin_send(cmd, call_next)
         except Exception as exc:
             internal_error("obs_faststream publish", exc)
             return await call_next(cmd)
@@ -389,7 +389,9 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
             except Exception as exc:
                 internal_error("obs_faststream publish metrics", exc)
 
-    def _begin_send(self, cmd: PublishCommand) -> tuple[Span, Token[Context], str, int]:
+    def _begin_send(
+        self, cmd: PublishCommand, call_next: object
+    ) -> tuple[Span, Token[Context], str, int]:
         shared = self._shared
         destination = shared.adapter.publish_destination(cmd)
         attributes: Attributes = {
@@ -423,7 +425,8 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         if bag is not None:
             ctx = _baggage.outgoing(bag, ctx)
         carrier: dict[str, str] = {}
-        inject(carrier, context=ctx)
+        if shared.adapter.carries_headers(call_next):
+            inject(carrier, context=ctx)
         if carrier:
             # A new dict: the caller's headers object (possibly shared by several publishes)
             # is not modified.
