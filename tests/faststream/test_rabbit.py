@@ -133,7 +133,8 @@ async def test_process_span_covers_the_ack(obs_capture: Any, monkeypatch: Any) -
 
     process = obs_capture.one(f"process {queue}")
     assert len(acked_at) == 1
-    assert process.end_time is not None and process.end_time >= acked_at[0]
+    assert process.end_time is not None
+    assert process.end_time >= acked_at[0]
 
 
 async def test_handler_error_recorded_message_rejected_as_usual(obs_capture: Any) -> None:
