@@ -52,6 +52,7 @@ MARK = "obs.fastapi"
 #: FastAPI's own marker: present means "telemetry is handled", so FastAPI apps (mounted ones
 #: included) do not start native server spans.
 NATIVE = "fastapi.telemetry"
+STARLETTE = "starlette.opentelemetry"
 
 _SERVER = SpanKind.SERVER
 _ERROR = StatusCode.ERROR
@@ -257,6 +258,9 @@ class ObsMiddleware:
         else:
             scope[NATIVE] = None
         scope[MARK] = True
+        # Starlette's experimental OpenTelemetryMiddleware, if in the stack below, reads this
+        # as "a server span exists" and passes through: one span per request.
+        scope[STARLETTE] = True
         return span, _attach(context), sink, prefix
 
     def _template(self, scope: Scope, sink: Any, prefix: str) -> tuple[str | None, Any]:
