@@ -56,12 +56,6 @@ class Telemetry:
             description="Number of input and output tokens used",
             explicit_bucket_boundaries_advisory=list(sc.TOKEN_BUCKETS),
         )
-        self.first_chunk = meter.create_histogram(
-            sc.FIRST_CHUNK_METRIC,
-            unit="s",
-            description="Time to receive the first chunk of a streamed answer",
-            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
-        )
 
     def capture(self) -> bool:
         """Record prompts and completions? The per-instrumentation option wins over settings."""
@@ -306,11 +300,11 @@ class ModelCall:
                 self.span.set_attribute(sc.ERROR_TYPE, self.error)
                 self.span.set_status(trace_api.StatusCode.ERROR)
             self.span.end()
-            self._metrics(streamed)
+            self._metrics()
         except Exception as exc:
             internal_error("openai span end", exc)
 
-    def _metrics(self, streamed: bool) -> None:
+    def _metrics(self) -> None:
         attributes = self.metric_attributes
         if self.response_model is not None or self.error is not None:
             attributes = dict(attributes)
@@ -320,8 +314,6 @@ class ModelCall:
                 attributes[sc.ERROR_TYPE] = self.error
         telemetry = self.telemetry
         telemetry.duration.record(_perf() - self.started, attributes)
-        if streamed and self.first_chunk is not None:
-            telemetry.first_chunk.record(self.first_chunk - self.started, attributes)
         usage = self.usage
         if usage is None:
             return
@@ -373,13 +365,15 @@ def _usage_attributes(usage: object, endpoint: str, out: dict[str, AttributeValu
     value = get(usage, output_name)
     if type(value) is int:
         out[sc.OUTPUT_TOKENS] = value
+    # Cached and reasoning tokens are written when there are some: a zero says nothing a
+    # missing attribute does not, and each attribute costs on the hot path.
     details = get(usage, input_details) if input_details else None
     if details is not None:
         value = get(details, "cached_tokens")
-        if type(value) is int:
+        if type(value) is int and value:
             out[sc.CACHED_INPUT_TOKENS] = value
     details = get(usage, output_details) if output_details else None
     if details is not None:
         value = get(details, "reasoning_tokens")
-        if type(value) is int:
+        if type(value) is int and value:
             out[sc.REASONING_TOKENS] = value

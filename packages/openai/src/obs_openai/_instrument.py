@@ -89,7 +89,7 @@ def _start(telemetry: Telemetry, client: Any, options: Any, stream: bool) -> Mod
         if endpoint is None:
             return None
         body = options.json_data
-        if not isinstance(body, Mapping):
+        if type(body) is not dict and not isinstance(body, Mapping):
             body = {}
         extra = options.extra_json
         if extra:

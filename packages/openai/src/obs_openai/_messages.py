@@ -24,6 +24,8 @@ def get(obj: object, name: str) -> Any:
     """A field of a response object: a pydantic model from the client or a decoded JSON dict."""
     if obj is None:
         return None
+    if type(obj) is dict:  # decoded JSON; checked by type: an ABC isinstance is slow
+        return obj.get(name)
     if isinstance(obj, Mapping):
         return obj.get(name)
     return getattr(obj, name, None)

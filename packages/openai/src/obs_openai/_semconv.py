@@ -48,7 +48,6 @@ PROVIDER_AZURE: Final = "azure.ai.openai"
 # Metric names and the bucket boundaries the conventions advise for them.
 DURATION_METRIC: Final = "gen_ai.client.operation.duration"
 TOKEN_METRIC: Final = "gen_ai.client.token.usage"
-FIRST_CHUNK_METRIC: Final = "gen_ai.client.operation.time_to_first_chunk"
 DURATION_BUCKETS: Final = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )  # fmt: skip
