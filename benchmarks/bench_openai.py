@@ -183,11 +183,9 @@ def _group(name: str, stream: bool, rounds: int, switch: _Switch) -> Group:
         "logfire": None,
         "openllmetry (traceloop)": "openllmetry",
     }
-    cases = {
-        n: _driver(c, stream, ops)
-        for n, c in clients.items()
-        if n != "opentelemetry openai-v2" or "openai-v2" in switch.instrumentors
-    }
+    if "openai-v2" not in switch.instrumentors:
+        clients.pop("opentelemetry openai-v2")
+    cases = {n: _driver(c, stream, ops) for n, c in clients.items()}
     before = {n: (lambda owner=owners[n]: switch.to(owner)) for n in cases}
     samples = interleaved(cases, ops, rounds, before=before)
     switch.to(None)
