@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,12 @@ from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioB
 from obs import _registry, _settings, _spans
 from obs._console import ConsoleProcessor
 from obs._diagnostics import logger
+from obs._export_health import (
+    BoundedBatchSpanProcessor,
+    ReportingSpanExporter,
+    quiet_opentelemetry_repeats,
+    shutdown_timeout_ms,
+)
 from obs._pipeline import Pipeline
 from obs._providers import SwappableMeterProvider, SwappableTracerProvider
 from obs._scrubbing import Scrubber, ScrubbingOptions
@@ -135,16 +142,18 @@ def _otlp_processors(
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     header_map = dict(headers) if headers else None
     span_exporter = OTLPSpanExporter(
         endpoint=f"{endpoint}/v1/traces" if endpoint else None, headers=header_map
     )
+    quiet_opentelemetry_repeats()
     metric_exporter = OTLPMetricExporter(
         endpoint=f"{endpoint}/v1/metrics" if endpoint else None, headers=header_map
     )
-    return BatchSpanProcessor(span_exporter), PeriodicExportingMetricReader(metric_exporter)
+    label = getattr(span_exporter, "_endpoint", None) or endpoint or "OTLP"
+    processor = BoundedBatchSpanProcessor(ReportingSpanExporter(span_exporter, str(label)))
+    return processor, PeriodicExportingMetricReader(metric_exporter)
 
 
 def _store_path(option: bool | str | os.PathLike[str] | None, otlp_on: bool) -> Path | None:
@@ -172,8 +181,6 @@ def _store_path(option: bool | str | os.PathLike[str] | None, otlp_on: bool) -> 
 def _store_processor(
     path: Path, max_age_s: float | None, max_size_mb: float | None
 ) -> SpanProcessor:
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
     exporter = StoreExporter(
         path,
         max_age_s=max_age_s or float(os.environ.get("OBS_STORE_MAX_AGE_S") or DEFAULT_MAX_AGE_S),
@@ -181,7 +188,7 @@ def _store_processor(
         or float(os.environ.get("OBS_STORE_MAX_SIZE_MB") or DEFAULT_MAX_SIZE_MB),
     )
     # Short delay: a person running `obs traces` right after a request expects to see it.
-    return BatchSpanProcessor(exporter, schedule_delay_millis=500)
+    return BoundedBatchSpanProcessor(exporter, schedule_delay_millis=500)
 
 
 def configure(
@@ -392,7 +399,7 @@ def _configure_metrics(
     previous, previous_owned = _state.meter_provider, _state.owns_meter_provider
     _state.meter_provider, _state.owns_meter_provider = target, owned
     if previous_owned and previous is not target and isinstance(previous, SDKMeterProvider):
-        previous.shutdown()
+        previous.shutdown(timeout_millis=shutdown_timeout_ms())
     return target
 
 
@@ -433,6 +440,7 @@ def force_flush(timeout_millis: int = 30_000) -> bool:
 def shutdown() -> None:
     """Flush and stop obs's exporters; telemetry after this is dropped until reconfigured."""
     with _state.lock:
+        started = time.monotonic()
         if _state.tracer_provider is not None:
             _retire_tracer_provider(_state.tracer_provider, _state.owns_tracer_provider)
             _state.tracer_provider = None
@@ -440,7 +448,11 @@ def shutdown() -> None:
             _state.tracer_proxy.swap(trace_api.NoOpTracerProvider())
         if _state.meter_provider is not None:
             if _state.owns_meter_provider and isinstance(_state.meter_provider, SDKMeterProvider):
-                _state.meter_provider.shutdown()
+                # One budget for the whole shutdown: metrics get what the spans left.
+                spent_ms = (time.monotonic() - started) * 1000
+                _state.meter_provider.shutdown(
+                    timeout_millis=max(500.0, shutdown_timeout_ms() - spent_ms)
+                )
             _state.meter_provider = None
         if _state.meter_proxy is not None:
             _state.meter_proxy.swap(metrics_api.NoOpMeterProvider())

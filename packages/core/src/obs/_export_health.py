@@ -1,0 +1,161 @@
+"""A dead or slow exporter must cost the application nothing, and say so once.
+
+- ``ReportingSpanExporter`` wraps obs's OTLP span exporter: spans a failed export drops are
+  counted in the ``obs.export.dropped_spans`` metric (``reason=export_failed``), the first
+  failure of an outage is logged once with what it means, and recovery is logged with the
+  number of spans lost meanwhile.
+- ``QuietRepeats`` is a logging filter for the OpenTelemetry exporter and batch-processor
+  loggers: they log every failed batch and every span dropped from a full queue, which under a
+  dead endpoint floods the service's logs. The first message of a kind passes; repeats within
+  ``window_s`` are suppressed and counted, and queue-full drops go into the same metric
+  (``reason=queue_full``).
+- ``BoundedBatchSpanProcessor`` bounds how long shutdown (at interpreter exit) waits for a
+  final export, so a dead collector cannot hold a stopping process for half a minute.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry import metrics as metrics_api
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from obs._diagnostics import logger
+from obs._version import VERSION
+
+#: Loggers whose repeats are folded (the OTLP exporters, their HTTP client, batch processing).
+NOISY_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.common.http",
+    "opentelemetry.sdk._shared_internal",
+    "opentelemetry.sdk.metrics._internal.export",
+)
+DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
+
+
+def dropped_counter() -> metrics_api.Counter:
+    return metrics_api.get_meter("obs", VERSION).create_counter(
+        "obs.export.dropped_spans",
+        unit="{span}",
+        description="Spans obs could not deliver (exporter failing, or queue full)",
+    )
+
+
+class ReportingSpanExporter(SpanExporter):
+    def __init__(self, inner: SpanExporter, label: str) -> None:
+        self.inner = inner
+        self.label = label
+        self.dropped = 0
+        self._failing = False
+        self._outage_dropped = 0
+        self._counter = dropped_counter()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result = self.inner.export(spans)
+        except Exception as exc:  # an exporter bug must not kill the export thread
+            logger.debug("obs: exporter %s raised %r", self.label, exc)
+            result = SpanExportResult.FAILURE
+        if result is SpanExportResult.SUCCESS:
+            if self._failing:
+                self._failing = False
+                logger.warning(
+                    "obs: span export to %s works again; %d spans were dropped while it failed",
+                    self.label,
+                    self._outage_dropped,
+                )
+            return result
+        count = len(spans)
+        self.dropped += count
+        self._outage_dropped += count
+        self._counter.add(count, {"exporter": self.label, "reason": "export_failed"})
+        if not self._failing:
+            self._failing = True
+            self._outage_dropped = count
+            logger.warning(
+                "obs: span export to %s is failing; spans are dropped until it recovers (the "
+                "application is unaffected). Reported once per outage; the metric "
+                "obs.export.dropped_spans counts what is lost.",
+                self.label,
+            )
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+class QuietRepeats(logging.Filter):
+    def __init__(self, window_s: float = 300.0) -> None:
+        super().__init__("obs.quiet-repeats")
+        self.window_s = window_s
+        self._lock = threading.Lock()
+        self._last: dict[tuple[str, object], float] = {}
+        self._suppressed: dict[tuple[str, object], int] = {}
+        self._counter: metrics_api.Counter | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Queue full"):
+            if self._counter is None:
+                self._counter = dropped_counter()
+            self._counter.add(1, {"exporter": "batch", "reason": "queue_full"})
+        key = (record.name, record.msg)
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.window_s:
+                self._suppressed[key] = self._suppressed.get(key, 0) + 1
+                return False
+            self._last[key] = now
+            suppressed = self._suppressed.pop(key, 0)
+            if len(self._last) > 1000:
+                self._last.clear()
+        if suppressed:
+            record.msg = f"{record.msg} [{suppressed} similar messages suppressed by obs]"
+        return True
+
+
+_installed = False
+
+
+def quiet_opentelemetry_repeats() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    quiet = QuietRepeats()
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).addFilter(quiet)
+
+
+def shutdown_timeout_ms() -> float:
+    raw = os.environ.get("OBS_SHUTDOWN_TIMEOUT_S")
+    return (float(raw) if raw else DEFAULT_SHUTDOWN_TIMEOUT_S) * 1000
+
+
+class BoundedBatchSpanProcessor(BatchSpanProcessor):
+    """A BatchSpanProcessor whose shutdown waits at most ``shutdown_timeout_s``."""
+
+    def __init__(
+        self, exporter: SpanExporter, *, shutdown_timeout_s: float | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(exporter, **kwargs)  # type: ignore[arg-type]
+        self.shutdown_timeout_s = (
+            shutdown_timeout_ms() / 1000 if shutdown_timeout_s is None else shutdown_timeout_s
+        )
+
+    def shutdown(self) -> None:
+        inner: Any = getattr(self, "_batch_processor", None)
+        if inner is None:  # a different SDK layout: keep its own behaviour
+            super().shutdown()  # type: ignore[no-untyped-call]
+            return
+        inner.shutdown(timeout_millis=self.shutdown_timeout_s * 1000)
