@@ -257,6 +257,7 @@ class ObsHooks(
         inputs: dict[str, Any],
         **future_kwargs: Any,
     ) -> None:
+        # The hot path: measured per step in benchmarks/bench_burr.py, hence inlined helpers.
         if not self.enabled:
             return
         try:
@@ -270,7 +271,10 @@ class ObsHooks(
             }
             if partition_key is not None:
                 attributes[PARTITION_KEY] = partition_key
-            if self._capture():
+            capture = self._capture_content
+            if capture is None:
+                capture = settings().capture_content
+            if capture:
                 value = _content.inputs_value(inputs)
                 if value is not None:
                     attributes[_content.INPUTS] = value
@@ -284,9 +288,8 @@ class ObsHooks(
             context = trace_api.set_span_in_context(span)
             # The step span is current while the action runs (same thread, same task: Burr
             # calls this hook inline right before running the action).
-            token = context_api.attach(context)
             _live.steps[(app_id, partition_key, sequence_id)] = _live.StepRecord(
-                span, context, token, _current_exception()
+                span, context, context_api.attach(context), sys.exc_info()[1], capture
             )
         except Exception as exc:
             internal_error("burr pre_run_step", exc)
@@ -307,15 +310,19 @@ class ObsHooks(
             record = _live.steps.pop((app_id, partition_key, sequence_id), None)
             if record is None:
                 return
-            _detach(record)
+            token = record.token
+            if token is not None:
+                record.token = None
+                if context_api.get_current() is record.context:
+                    context_api.detach(token)  # type: ignore[arg-type]
+            span = record.span
             if record.stream is not None:
                 _streams.finish(record)
-            span = record.span
             if record.items:
                 span.set_attribute(STREAM_ITEMS, record.items)
             error = exception
             if error is None:
-                in_flight = _current_exception()
+                in_flight = sys.exc_info()[1]
                 if in_flight is not record.exc_before:
                     error = in_flight
             if error is not None:
@@ -327,7 +334,7 @@ class ObsHooks(
                     call = _live.calls.get((app_id, partition_key))
                     if call is not None:
                         call.error = error
-            elif self._capture():
+            elif record.capture:
                 self._record_output(span, action, result, state)
             span.end()
         except Exception as exc:

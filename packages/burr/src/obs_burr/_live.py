@@ -50,12 +50,19 @@ class CallRecord:
 class StepRecord:
     """An open step (``step <action>``) or ``__tracer`` span."""
 
-    __slots__ = ("context", "exc_before", "items", "span", "stream", "token")
+    __slots__ = ("capture", "context", "exc_before", "items", "span", "stream", "token")
 
     def __init__(
-        self, span: Span, context: Context, token: object | None, exc_before: BaseException | None
+        self,
+        span: Span,
+        context: Context,
+        token: object | None,
+        exc_before: BaseException | None,
+        capture: bool = False,
     ) -> None:
         self.span = span
+        #: Whether content is recorded for this span (decided once, when it starts).
+        self.capture = capture
         self.context = context
         #: The attach token while the span is the current context of the code that opened it.
         self.token = token
