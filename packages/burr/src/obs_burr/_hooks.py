@@ -191,7 +191,7 @@ class ObsHooks(
             )
             stale = _live.calls.get(key)
             _live.calls[key] = _live.CallRecord(
-                span, trace_api.set_span_in_context(span), method_name, _current_exception()
+                span, trace_api.set_span_in_context(span), _current_exception()
             )
             if stale is not None:
                 # Burr raised before reporting the end of the previous call; don't leak it.
@@ -230,7 +230,7 @@ class ObsHooks(
             call = _live.calls.pop((app_id, partition_key), None)
             if call is None:
                 return
-            error = exception or call.error
+            error = exception if exception is not None else call.error
             if error is None:
                 in_flight = _current_exception()
                 if in_flight is not call.exc_before:

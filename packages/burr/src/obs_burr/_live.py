@@ -32,15 +32,12 @@ MAX_PENDING_PARENTS = 4096
 class CallRecord:
     """An open application call (``run``, ``step``, ``stream_result``, ...)."""
 
-    __slots__ = ("context", "error", "exc_before", "method", "span")
+    __slots__ = ("context", "error", "exc_before", "span")
 
-    def __init__(
-        self, span: Span, context: Context, method: str, exc_before: BaseException | None
-    ) -> None:
+    def __init__(self, span: Span, context: Context, exc_before: BaseException | None) -> None:
         self.span = span
         #: The call span in a context, the parent handed to every step of the call.
         self.context = context
-        self.method = method
         #: The exception being handled when the call began (not the call's own failure).
         self.exc_before = exc_before
         #: The failure of a step, seen by the step hook: Burr hands the call hook ``None``.
