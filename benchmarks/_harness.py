@@ -58,7 +58,12 @@ def plain_provider() -> TracerProvider:
 
 def use_obs(**options: object) -> None:
     """Configure obs (its pipeline, no console, no OTLP) as the global provider."""
-    settings: dict[str, object] = {"console": False, "otlp": False, "span_processors": [_batch()]}
+    settings: dict[str, object] = {
+        "console": False,
+        "otlp": False,
+        "store": False,  # its writer thread would compete for the GIL with every case
+        "span_processors": [_batch()],
+    }
     settings.update(options)
     obs.configure(**settings)  # type: ignore[arg-type]
 
