@@ -103,6 +103,51 @@ _UNSEEN = object()
 #: Attributes obs itself writes whose values are never secrets.
 _SAFE_KEYS = frozenset({"obs.scrubbed", "obs.msg_template", "obs.level", "obs.span_type"})
 
+#: Semantic-convention attributes whose values are identifiers, names or enumerations: their
+#: keys are never secret and their values are not searched (a numeric message id is not a card
+#: number, and an id is unique per span, so searching it would never hit the cache).
+IDENTIFIER_KEYS = frozenset(
+    {
+        "http.request.method",
+        "http.route",
+        "http.response.status_code",
+        "url.scheme",
+        "server.address",
+        "server.port",
+        "client.address",
+        "client.port",
+        "network.protocol.name",
+        "network.protocol.version",
+        "network.peer.address",
+        "error.type",
+        "messaging.system",
+        "messaging.operation.type",
+        "messaging.operation.name",
+        "messaging.destination.name",
+        "messaging.destination.template",
+        "messaging.message.id",
+        "messaging.message.conversation_id",
+        "messaging.batch.message_count",
+        "messaging.message.body.size",
+        "messaging.consumer.group.name",
+        "gen_ai.operation.name",
+        "gen_ai.provider.name",
+        "gen_ai.request.model",
+        "gen_ai.response.model",
+        "gen_ai.response.id",
+        "gen_ai.response.finish_reasons",
+        "gen_ai.output.type",
+        "burr.app_id",
+        "burr.action",
+        "burr.method",
+        "burr.sequence_id",
+        "code.function.name",
+        "obs.level",
+        "obs.span_type",
+        "obs.level_num",
+    }
+)
+
 
 @dataclass(frozen=True)
 class ScrubMatch:
@@ -155,7 +200,8 @@ class Scrubber:
         self._value_re = re.compile(f"{assignment}|{shapes}", re.IGNORECASE)
         self._value_names = [name for name, _ in _VALUE_PATTERNS]
         self._callback = options.callback
-        self._safe = _SAFE_KEYS | frozenset(options.safe_keys)
+        self._safe = _SAFE_KEYS | IDENTIFIER_KEYS | frozenset(options.safe_keys)
+        self._identifiers = IDENTIFIER_KEYS
         self._key_cache: dict[str, str | None] = {}
         self._clean: dict[str, bool] = {}
         # User patterns are arbitrary regexes: no literal pre-check can stand for them.
@@ -284,6 +330,8 @@ class Scrubber:
                     if new is not value:
                         found.append(path)
                         new = new if isinstance(new, (str, bool, int, float)) else str(new)
+            elif key in self._identifiers:
+                pass
             elif type(value) is str:
                 new = self.scrub_text(path, value, found)
             elif isinstance(value, tuple) and value and type(value[0]) is str:
@@ -302,12 +350,15 @@ class Scrubber:
             return True
         keys = self._key_cache
         clean = self._clean
+        identifiers = self._identifiers
         for key, value in attributes.items():
             verdict = keys.get(key, _UNSEEN)
             if verdict is _UNSEEN:
                 verdict = self.key_pattern(key)
             if verdict is not None:
                 return False
+            if key in identifiers:
+                continue
             if type(value) is str:
                 if value not in clean and self._may_hold_secret(value):
                     return False
