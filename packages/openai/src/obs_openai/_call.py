@@ -184,47 +184,50 @@ class ModelCall:
             out[sc.OUTPUT_MESSAGES] = _messages.encode(build(choices))
 
     # -- a stream, chunk by chunk -------------------------------------------------------------
-    def chunk(self, item: object) -> None:
-        """One chunk (or Responses event) the user received. Never raises."""
+    def chunk(self, item: Any) -> None:
+        """One chunk (or Responses event) the user received. Never raises.
+
+        This runs for every chunk of every stream, so it is written flat: plain attribute
+        reads (chunks are the client's typed models) and no helper calls on the common path.
+        """
         if self.ended:
             return
         try:
             if self.first_chunk is None:
                 self.first_chunk = _perf()
-            if self.endpoint == sc.RESPONSES:
+                if self.endpoint == sc.RESPONSES:
+                    self._responses_event(item)
+                    return
+                self.response_id = item.id
+                self.response_model = item.model
+            elif self.endpoint == sc.RESPONSES:
                 self._responses_event(item)
-            else:
-                self._choices_chunk(item)
-        except Exception as exc:
-            internal_error("openai stream chunk", exc)
-
-    def _choices_chunk(self, chunk: Any) -> None:
-        if self.response_id is None:
-            self.response_id = getattr(chunk, "id", None)
-            self.response_model = getattr(chunk, "model", None)
-        choices = getattr(chunk, "choices", None)
-        if choices:
-            finish = self.finish
-            for choice in choices:
+                return
+            for choice in item.choices:
                 reason = choice.finish_reason
                 if reason is not None:
+                    finish = self.finish
                     if finish is None:
                         finish = self.finish = {}
                     finish[choice.index] = reason
                 if self.capture:
                     self._choice(choice.index, choice)
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            self.usage = usage
-            # The last chunks carry these; reading them once, at the usage chunk, is enough.
-            extra: dict[str, AttributeValue] = {}
-            tier = getattr(chunk, "service_tier", None)
-            if isinstance(tier, str):
-                extra[sc.RESPONSE_SERVICE_TIER] = tier
-            fingerprint = getattr(chunk, "system_fingerprint", None)
-            if isinstance(fingerprint, str):
-                extra[sc.SYSTEM_FINGERPRINT] = fingerprint
-            self.response_extra = extra
+            if item.usage is not None:
+                self._usage_chunk(item)
+        except Exception as exc:
+            internal_error("openai stream chunk", exc)
+
+    def _usage_chunk(self, chunk: Any) -> None:
+        self.usage = chunk.usage
+        # The last chunks carry these; reading them once, at the usage chunk, is enough.
+        extra: dict[str, AttributeValue] = {}
+        tier = getattr(chunk, "service_tier", None)
+        if isinstance(tier, str):
+            extra[sc.RESPONSE_SERVICE_TIER] = tier
+        fingerprint = getattr(chunk, "system_fingerprint", None)
+        if isinstance(fingerprint, str):
+            extra[sc.SYSTEM_FINGERPRINT] = fingerprint
+        self.response_extra = extra
 
     def _choice(self, index: int, choice: Any) -> None:
         choices = self.choices

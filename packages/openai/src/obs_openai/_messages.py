@@ -22,11 +22,7 @@ Message = dict[str, Any]
 
 def get(obj: object, name: str) -> Any:
     """A field of a response object: a pydantic model from the client or a decoded JSON dict."""
-    if obj is None:
-        return None
-    if type(obj) is dict:  # decoded JSON; checked by type: an ABC isinstance is slow
-        return obj.get(name)
-    if isinstance(obj, Mapping):
+    if type(obj) is dict:  # decoded JSON (checked by type: an ABC isinstance costs more)
         return obj.get(name)
     return getattr(obj, name, None)
 
