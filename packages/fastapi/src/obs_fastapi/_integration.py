@@ -23,6 +23,7 @@ class FastAPIIntegration(Integration):
         super().__init__()
         self._apps: weakref.WeakSet[Any] = weakref.WeakSet()
         self._patched: tuple[type, Any] | None = None
+        self._options: Any = None
 
     def _instrument(self, **options: Any) -> None:
         from fastapi import FastAPI
