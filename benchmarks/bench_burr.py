@@ -7,9 +7,10 @@ is overhead ≤ 1.5 × one bare SDK span, and no more than the bridge's.
 
 The bridge runs on the plain SDK pipeline, obs on its own (scrubbing included), the bare
 application with no hooks at all; the bridge is measured on obs's pipeline too, which
-separates what the hooks cost from what the pipeline costs. Sync (``run``) and async
-(``arun``) are separate groups. Each obs/bridge row's note gives its overhead against a bare
-SDK span measured in the same rounds as the cases.
+separates what the hooks cost from what the pipeline costs, and a "floor" hook that only
+starts and ends one span per step shows what any span costs inside a running application. Sync (``run``) and async
+(``arun``) are separate groups. Each row's note gives its overhead paired per round (minus the bare
+application of the same round) against a bare SDK span measured in that same round.
 """
 
 from __future__ import annotations
@@ -30,6 +31,29 @@ BARE = "burr, no hooks (bare)"
 OBS = "obs ObsHooks"
 BRIDGE = "burr OpenTelemetryBridge"
 BRIDGE_ON_OBS = "burr OpenTelemetryBridge, obs pipeline"
+FLOOR = "floor: 1 bare span per step, plain"
+
+
+def _floor_hooks() -> Any:
+    """The least a span-per-step hook can do: one span, no attributes, not made current.
+
+    It shows what a bare SDK span costs inside a running Burr application (more than in the
+    tight loop that measures the table's reference span), i.e. the floor under any tracer.
+    """
+    from burr.lifecycle.base import PostRunStepHook, PreRunStepHook
+
+    tracer = plain_provider().get_tracer("bench")
+
+    class FloorHooks(PreRunStepHook, PostRunStepHook):
+        span: Any = None
+
+        def pre_run_step(self, **future_kwargs: Any) -> None:
+            self.span = tracer.start_span("step")
+
+        def post_run_step(self, **future_kwargs: Any) -> None:
+            self.span.end()
+
+    return FloorHooks()
 
 
 def _apps() -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -91,6 +115,7 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
         OBS: ([obs_hooks], _use_obs),
         BRIDGE: ([bridge], use_plain),
         BRIDGE_ON_OBS: ([bridge], _use_obs),
+        FLOOR: ([_floor_hooks()], use_plain),
     }
     reference = plain_provider().get_tracer("bench")
 
@@ -123,23 +148,28 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
             cases.update({name: make(adapters) for name, (adapters, _) in setups.items()})
             before = {name: pipeline for name, (_, pipeline) in setups.items()}
             samples = interleaved(cases, OPS, rounds, before=before)
-            span_us = statistics.median(samples.pop(SDK))
-            bare_us = statistics.median(samples[BARE])
+            span_round = samples.pop(SDK)
+            bare_round = samples[BARE]
             group = Group(group_name, "step")
             for name, values in samples.items():
                 adapters = setups[name][0]
-                over = statistics.median(values) - bare_us
-                note = (
-                    ""
-                    if not adapters
-                    else f"÷ SDK span of the same rounds ({span_us:.2f} µs): {over / span_us:.2f}×"
-                )
+                note = ""
+                if adapters:
+                    # Paired per round (the cases of one round ran back to back): far steadier
+                    # than the ratio of independent medians when the machine's load drifts.
+                    over = [v - b for v, b in zip(values, bare_round, strict=True)]
+                    ratio = [o / s for o, s in zip(over, span_round, strict=True)]
+                    note = (
+                        f"paired per round: overhead {statistics.median(over):.2f} µs = "
+                        f"{statistics.median(ratio):.2f}× the SDK span of the same round "
+                        f"({statistics.median(span_round):.2f} µs)"
+                    )
                 group.results.append(
                     Result(
                         group_name,
                         name,
                         values,
-                        f"1+1/{STEPS}" if adapters else "",
+                        "" if not adapters else "1" if name == FLOOR else f"1+1/{STEPS}",
                         baseline=not adapters,
                         note=note,
                     )
