@@ -21,7 +21,21 @@ class Integration:
     name: ClassVar[str] = ""
     requirement: ClassVar[str] = ""
 
+    #: One instance per class: obs's registry and ``opentelemetry-instrument`` (which calls
+    #: ``Class().instrument()`` through the ``opentelemetry_instrumentor`` entry points) must
+    #: share the same state, or the host would be instrumented twice.
+    _instance: ClassVar[Integration | None] = None
+
+    def __new__(cls) -> Integration:
+        instance = cls.__dict__.get("_instance")
+        if instance is None:
+            instance = super().__new__(cls)
+            cls._instance = instance
+        return instance
+
     def __init__(self) -> None:
+        if "_lock" in self.__dict__:  # the shared instance already exists
+            return
         self._lock = threading.RLock()
         self._instrumented = False
         self.options: dict[str, Any] = {}
@@ -31,6 +45,8 @@ class Integration:
         return self._instrumented
 
     def instrument(self, **options: Any) -> None:
+        # opentelemetry-instrument passes this; the registry has already checked the host.
+        options.pop("skip_dep_check", None)
         with self._lock:
             if self._instrumented:
                 return
