@@ -111,13 +111,10 @@ def test_several_processes_write_one_store(tmp_path):
 
 
 def test_pruning_by_age_and_size(tmp_path, obs_capture):
-    from opentelemetry.sdk.trace import TracerProvider
-
     limit_mb = 0.25
     path = tmp_path / "p.db"
     exporter = StoreExporter(path, max_age_s=3600, max_size_mb=limit_mb)
-    provider = TracerProvider()  # a source of real ReadableSpans with chosen timestamps
-    tracer = provider.get_tracer("t")
+    tracer = obs.tracer("t")  # real spans with chosen timestamps, written straight to the store
     now = time.time_ns()
     old = [tracer.start_span("old", start_time=now - 7200 * 10**9) for _ in range(10)]
     for s in old:
