@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from opentelemetry.trace import StatusCode, get_current_span
 
@@ -62,3 +64,34 @@ async def test_a_failing_action_in_an_async_app(obs_capture, is_async):
     assert step.attributes["error.type"] == "tests.burr.apps.ActionFailed"
     assert obs_capture.one("run f").status.status_code is StatusCode.ERROR
     assert not get_current_span().get_span_context().is_valid
+
+
+async def test_tracer_spans_in_an_async_action(obs_capture):
+    from typing import Any
+
+    from burr.core import ApplicationBuilder, State, action
+
+    @action(reads=[], writes=["x"])
+    async def fetch(state: State, __tracer: Any) -> State:
+        async with __tracer("download"):
+            await asyncio.sleep(0)
+            async with __tracer("parse"):
+                obs.info("parsed")
+        return state.update(x=1)
+
+    app = (
+        ApplicationBuilder()
+        .with_actions(fetch=fetch)
+        .with_transitions()
+        .with_entrypoint("fetch")
+        .with_hooks(ObsHooks(name="f"))
+        .build()
+    )
+    await app.arun(halt_after=["fetch"])
+    assert obs_capture.tree() == [
+        "run f",
+        "  step fetch",
+        "    download",
+        "      parse",
+        "        parsed",
+    ]

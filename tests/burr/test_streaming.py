@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Generator
+from typing import Any
 
+from burr.core import ApplicationBuilder, State
+from burr.core.action import StreamingAction
 from opentelemetry.trace import StatusCode, get_current_span
 
 import obs
@@ -107,4 +111,51 @@ def test_stream_result_halting_on_a_non_streaming_action(obs_capture):
     _, container = app.stream_result(halt_after=["inc"])
     container.get()
     assert obs_capture.tree(logs=False) == ["stream_result chat", "  step inc"]
+    assert not get_current_span().get_span_context().is_valid
+
+
+class Spell(StreamingAction):
+    """A class-based (multi-step) streaming action: ``stream_run`` then ``update``."""
+
+    def stream_run(self, state: State, **run_kwargs: Any) -> Generator[dict[str, Any], None, None]:
+        for letter in "abc":
+            obs.info("spelling")
+            yield {"letter": letter}
+        yield {"word": "abc"}
+
+    def update(self, result: dict[str, Any], state: State) -> State:
+        return state.update(word=result["word"])
+
+    @property
+    def reads(self) -> list[str]:
+        return []
+
+    @property
+    def writes(self) -> list[str]:
+        return ["word"]
+
+
+def test_multi_step_streaming_action(obs_capture):
+    app = (
+        ApplicationBuilder()
+        .with_actions(spell=Spell())
+        .with_transitions()
+        .with_entrypoint("spell")
+        .with_hooks(ObsHooks(name="speller"))
+        .build()
+    )
+    _, container = app.stream_result(halt_after=["spell"])
+    with obs.span("reader"):
+        letters = [item["letter"] for item in container]
+    assert letters == ["a", "b", "c"]
+    assert container.get()[1]["word"] == "abc"
+    assert obs_capture.tree() == [
+        "stream_result speller",
+        "  step spell",
+        "    spelling",
+        "    spelling",
+        "    spelling",
+        "reader",
+    ]
+    assert obs_capture.one("step spell").attributes["burr.stream.items"] == 3
     assert not get_current_span().get_span_context().is_valid
