@@ -89,3 +89,48 @@ def test_instrument_is_idempotent(obs_capture):
     assert ApplicationBuilder._build_common is patched
     counter(steps=1).run(halt_after=["finish"])
     assert len(obs_capture.find("step inc")) == 1
+
+
+def test_the_shared_instance_keeps_its_state(obs_capture):
+    from obs_burr._integration import BurrIntegration
+
+    obs.instrument("burr")
+    BurrIntegration()  # opentelemetry-instrument creates "another" one: the same instance
+    obs.uninstrument("burr")
+    assert ApplicationBuilder._build_common is ORIGINAL_BUILD
+
+
+PROGRAM = """
+from burr.core import ApplicationBuilder
+from obs_burr._integration import BurrIntegration
+
+patched = hasattr(ApplicationBuilder._build_common, "__wrapped__")
+print("burr", BurrIntegration().is_instrumented, patched)
+"""
+
+
+def test_opentelemetry_instrument_switches_it_on(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    program = tmp_path / "program.py"
+    program.write_text(PROGRAM)
+    env = {
+        **os.environ,
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "fastapi,openai,openai_v2,asgi",
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+    }
+    launcher = Path(sys.executable).parent / "opentelemetry-instrument"
+    result = subprocess.run(
+        [str(launcher), sys.executable, str(program)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "burr True True" in result.stdout

@@ -20,10 +20,10 @@ class BurrIntegration(Integration):
     name = "burr"
     requirement = "apache-burr>=0.40"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._original_build: Any = None
-        self._hooks: Any = None
+    # Class-level defaults, not set in ``__init__``: the base class hands out one shared
+    # instance, and a second ``BurrIntegration()`` must not forget what is patched.
+    _original_build: Any = None
+    _hooks: Any = None
 
     def _instrument(self, **options: Any) -> None:
         # The host is imported only now: the registry has checked the requirement.
