@@ -25,9 +25,11 @@ _PRIMITIVES = (bool, str, int, float)
 
 
 def truncate(text: str, limit: int = MAX_STRING_LENGTH) -> str:
+    """``text`` cut to at most ``limit`` characters, the cut marked and counted."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}...[truncated {len(text) - limit} chars]"
+    keep = limit - 40  # room for the marker, so the SDK's own length limit never cuts it off
+    return f"{text[:keep]}...[truncated {len(text) - keep} chars]"
 
 
 def _safe_repr(value: object) -> str:

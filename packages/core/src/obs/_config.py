@@ -23,11 +23,12 @@ from opentelemetry import trace as trace_api
 from opentelemetry.sdk.metrics import MeterProvider as SDKMeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from obs import _registry, _settings, _spans
+from obs._attributes import MAX_STRING_LENGTH
 from obs._console import ConsoleProcessor
 from obs._diagnostics import logger
 from obs._export_health import (
@@ -321,7 +322,9 @@ def _configure_tracing(
             "obs: adopting the tracer provider already installed (%s)", type(target).__name__
         )
     else:
-        target = SDKTracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
+        target = SDKTracerProvider(
+            resource=resource, sampler=sampler, shutdown_on_exit=False, span_limits=_span_limits()
+        )
         owned = True
 
     previous, previous_owned = _state.tracer_provider, _state.owns_tracer_provider
@@ -352,6 +355,19 @@ def _configure_tracing(
     if previous is not None and previous is not target:
         _retire_tracer_provider(previous, previous_owned)
     return target
+
+
+def _span_limits() -> SpanLimits:
+    """Every attribute value bounded (client-controlled paths, queries, ids included).
+
+    OpenTelemetry leaves value length unlimited by default; obs applies its documented limit
+    unless ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`` / ``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT``
+    says otherwise (SpanLimits reads those when given None).
+    """
+    configured = os.environ.get("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") or os.environ.get(
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+    )
+    return SpanLimits(max_attribute_length=None if configured else MAX_STRING_LENGTH)
 
 
 def _retire_tracer_provider(provider: trace_api.TracerProvider, owned: bool) -> None:

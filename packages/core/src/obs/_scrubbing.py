@@ -297,8 +297,10 @@ class Scrubber:
             out: dict[str, Any] = {}
             for k, v in value.items():
                 sub = f"{path}.{k}"
-                pattern = self.key_pattern(str(k)) if v not in (None, "") else None
-                if pattern is not None and not isinstance(v, (dict, list)):
+                pattern = self.key_pattern(str(k)) if v not in (None, "", {}, []) else None
+                if pattern is not None:
+                    # Whatever sits under a secret name goes, containers included:
+                    # {"credentials": {"user": ..., "value": ...}} leaks nothing.
                     replacement = self._decide(sub, v, pattern)
                     if replacement is not v:
                         found.append(sub)

@@ -15,6 +15,7 @@ from obs._diagnostics import internal_error, logger, warn_once
 from obs._errors import describe, error_type, record_exception
 from obs._integration import Integration
 from obs._propagation import Incoming, extract, header_getter, inject
+from obs._scrubbing import REPLACEMENT
 from obs._settings import PropagationPolicy, parse_policy
 from obs._settings import current as settings
 
@@ -37,6 +38,20 @@ def get_meter(
     if provider is not None:
         return provider.get_meter(scope, version)
     return metrics_api.get_meter(scope, version or "")
+
+
+def secret_name(name: str) -> str | None:
+    """The scrubbing pattern ``name`` matches (``"password"``), or None; None when scrubbing is off.
+
+    For content an integration restructures before recording (e.g. a validation error whose
+    field name is only in its location), so a value can be scrubbed by the name it belongs to.
+    """
+    scrubber = settings().scrubber
+    return scrubber.key_pattern(name) if scrubber is not None else None
+
+
+def scrubbed_marker(pattern: str) -> str:
+    return REPLACEMENT.format(pattern)
 
 
 def distribution_version(distribution: str) -> str:
@@ -65,6 +80,8 @@ __all__ = [
     "logger",
     "parse_policy",
     "record_exception",
+    "scrubbed_marker",
+    "secret_name",
     "settings",
     "to_attribute_value",
     "to_attributes",

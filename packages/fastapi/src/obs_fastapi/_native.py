@@ -26,7 +26,7 @@ from typing import Any
 from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
-from obs.instrumentation import internal_error, to_attribute_value
+from obs.instrumentation import internal_error, scrubbed_marker, secret_name, to_attribute_value
 from obs_fastapi._options import Options
 
 #: The app telemetry settings obs changes, and restores on uninstrument.
@@ -123,4 +123,19 @@ def arguments_value(values: Mapping[str, Any], plumbing: tuple[type, ...]) -> At
 
 
 def errors_value(errors: Any) -> AttributeValue:
-    return to_attribute_value(list(errors))
+    """Pydantic's error list; the rejected ``input`` of a field with a secret name is scrubbed.
+
+    The field's name is only in ``loc`` (``["body", "password"]``), so the pipeline's key-based
+    scrubbing would see an innocent ``input`` key: the name is checked here instead.
+    """
+    out = []
+    for error in errors:
+        item = dict(error) if isinstance(error, Mapping) else error
+        if isinstance(item, dict) and "input" in item:
+            for part in item.get("loc") or ():
+                pattern = secret_name(str(part))
+                if pattern is not None:
+                    item["input"] = scrubbed_marker(pattern)
+                    break
+        out.append(item)
+    return to_attribute_value(out)
