@@ -141,6 +141,8 @@ IDENTIFIER_KEYS = frozenset(
         "burr.action",
         "burr.method",
         "burr.sequence_id",
+        "burr.writes",
+        "burr.spawning_parent.app_id",
         "code.function.name",
         "obs.level",
         "obs.span_type",
