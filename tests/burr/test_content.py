@@ -57,7 +57,8 @@ def test_opt_in_records_inputs_results_and_written_state_scrubbed(obs_capture):
     assert json.loads(step.attributes["burr.result"]) == {"answer": "answer to why?"}
     state = json.loads(step.attributes["burr.state"])
     assert state["history"] == ["hello", "answer to why?"]
-    assert state["credentials"]["user"] == "ann"
+    # everything under a secret name goes, the container included
+    assert state["credentials"] == "[scrubbed: credential]"
     assert SECRET not in step.attributes["burr.state"]
     assert step.attributes["obs.scrubbed"]
     # what the action logged through Burr's tracer
