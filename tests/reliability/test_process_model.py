@@ -115,6 +115,8 @@ def test_uvicorn_workers_all_export_and_a_dead_worker_keeps_what_it_flushed(
             OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
             OBS_STORE=str(store),
             OBS_SHUTDOWN_TIMEOUT_S="5",
+            # no scheduled export during the test: what arrives was flushed (or nothing is)
+            OTEL_BSP_SCHEDULE_DELAY="120000",
         )
         if flush_in_lifespan:
             env["WORKERS_APP_FLUSH_IN_LIFESPAN"] = "1"
