@@ -5,7 +5,9 @@
 obs is configured from the environment (``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OBS_*``) before
 FastAPI is created, so the FastAPI integration instruments it. The lifespan flushes obs when
 the server stops: uvicorn ends its process by re-raising SIGTERM, which skips ``atexit``
-(see tests/reliability/test_process_model.py), so this is what keeps the last batch.
+(see tests/reliability/test_process_model.py), so this is what keeps the last batch
+(``RELIABILITY_APP_NO_EXIT_FLUSH=1`` skips it: with a dead collector that flush blocks for
+tens of seconds, see tests/reliability/test_flush_bounds.py).
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from opentelemetry import trace
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import obs
 
-obs.configure(service_name="reliability-app", instrument=["fastapi"])
+# obs's own health metric, read in process by GET /obs/dropped (the OTLP metric export may be
+# the very thing that is failing)
+_metrics = InMemoryMetricReader()
+obs.configure(service_name="reliability-app", instrument=["fastapi"], metric_readers=[_metrics])
 
 from fastapi import FastAPI  # noqa: E402  (created after instrumentation, on purpose)
 
@@ -27,7 +33,8 @@ from fastapi import FastAPI  # noqa: E402  (created after instrumentation, on pu
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
-    obs.force_flush()
+    if not os.environ.get("RELIABILITY_APP_NO_EXIT_FLUSH"):
+        obs.force_flush()
 
 
 app = FastAPI(lifespan=lifespan)
@@ -41,6 +48,29 @@ async def work(rid: int) -> dict[str, object]:
         obs.info("inside {rid}", rid=rid)
     context = trace.get_current_span().get_span_context()
     return {"rid": rid, "trace_id": f"{context.trace_id:032x}", "pid": os.getpid()}
+
+
+@app.get("/fast")
+async def fast() -> dict[str, bool]:
+    """The latency probe: a child span and a log, no waiting."""
+    with obs.span("child"):
+        obs.info("inside")
+    return {"ok": True}
+
+
+@app.get("/obs/dropped")
+async def dropped() -> dict[str, int]:
+    """``obs.export.dropped_spans`` by reason (export_failed, queue_full)."""
+    out: dict[str, int] = {}
+    data = _metrics.get_metrics_data()
+    for resource_metrics in data.resource_metrics if data else ():
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                if metric.name == "obs.export.dropped_spans":
+                    for point in metric.data.data_points:
+                        reason = str(dict(point.attributes or {}).get("reason"))
+                        out[reason] = out.get(reason, 0) + int(point.value)
+    return out
 
 
 @app.get("/ping")

@@ -112,11 +112,10 @@ def _dedupe(spans: list[Any]) -> tuple[dict[bytes, Any], int]:
 
 
 # -- HTTP ---------------------------------------------------------------------------------
-def start_server(
-    receiver: OTLPReceiver, log: Path, **env: str
-) -> tuple[subprocess.Popen[str], str]:
+def start_server(endpoint: str, log: Path, **env: str) -> tuple[subprocess.Popen[str], str]:
+    """``benchmarks.reliability_app`` in its own uvicorn process, exporting to ``endpoint``."""
     port = free_port()
-    environment = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, **env)
+    environment = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, **env)
     with log.open("w") as out:
         proc = subprocess.Popen(
             [
@@ -235,7 +234,7 @@ def http_load(requests: int, rounds: int, workdir: Path, **server_env: str) -> R
         expected_spans=3 * requests * rounds,
     )
     with OTLPReceiver() as receiver:
-        proc, base = start_server(receiver, workdir / "uvicorn.log", **server_env)
+        proc, base = start_server(receiver.endpoint, workdir / "uvicorn.log", **server_env)
         try:
             result.memory_mb.append(rss_mb(proc.pid))
             started = time.perf_counter()
