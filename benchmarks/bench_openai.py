@@ -35,8 +35,8 @@ from benchmarks._harness import (
 )
 from obs import _config
 
-OPS = 400
-STREAM_OPS = 200
+OPS = 300
+STREAM_OPS = 80
 CHUNKS = 20
 MESSAGES = [{"role": "user", "content": "Say hello to the benchmark"}]
 
@@ -125,6 +125,7 @@ class _Switch:
         self.active: str | None = None
         self.instrumentors: dict[str, Any] = {}
         self.notes: dict[str, str] = {}
+        self.originals: list[tuple[type, dict[str, Any]]] = []
 
     def load(self) -> None:
         try:
@@ -140,6 +141,23 @@ class _Switch:
         except Exception as exc:
             self.notes["openllmetry"] = f"not installable: {type(exc).__name__}: {exc}"
 
+    @staticmethod
+    def _resource_classes() -> list[type]:
+        from openai.resources import completions, embeddings
+        from openai.resources.chat.completions import completions as chat
+        from openai.resources.responses import responses
+
+        return [
+            chat.Completions,
+            chat.AsyncCompletions,
+            completions.Completions,
+            completions.AsyncCompletions,
+            embeddings.Embeddings,
+            embeddings.AsyncEmbeddings,
+            responses.Responses,
+            responses.AsyncResponses,
+        ]
+
     def to(self, name: str | None) -> None:
         import obs_openai
 
@@ -149,6 +167,13 @@ class _Switch:
             obs_openai.uninstrument_openai()
         elif self.active in self.instrumentors:
             self.instrumentors[self.active].uninstrument()
+            # OpenLLMetry's uninstrument leaves its wrappers on openai 3.x (it unwraps through
+            # module paths that re-export the classes), so every instrument() would stack one
+            # more: put the classes back as they were before it switched on.
+            for cls, saved in self.originals:
+                for attr, value in saved.items():
+                    if cls.__dict__.get(attr) is not value:
+                        setattr(cls, attr, value)
         self.active = None
         if name == "obs":
             _obs_pipeline()
@@ -156,6 +181,10 @@ class _Switch:
         else:
             use_plain()
             if name in self.instrumentors:
+                self.originals = [
+                    (cls, {k: v for k, v in vars(cls).items() if callable(v)})
+                    for cls in self._resource_classes()
+                ]
                 self.instrumentors[name].instrument(
                     tracer_provider=plain_provider(), skip_dep_check=True
                 )
