@@ -153,7 +153,9 @@ def _otlp_processors(
         endpoint=f"{endpoint}/v1/metrics" if endpoint else None, headers=header_map
     )
     label = getattr(span_exporter, "_endpoint", None) or endpoint or "OTLP"
-    processor = BoundedBatchSpanProcessor(ReportingSpanExporter(span_exporter, str(label)))
+    processor = BoundedBatchSpanProcessor(
+        ReportingSpanExporter(span_exporter, str(label)), label=str(label)
+    )
     return processor, PeriodicExportingMetricReader(metric_exporter)
 
 
@@ -189,7 +191,7 @@ def _store_processor(
         or float(os.environ.get("OBS_STORE_MAX_SIZE_MB") or DEFAULT_MAX_SIZE_MB),
     )
     # Short delay: a person running `obs traces` right after a request expects to see it.
-    return BoundedBatchSpanProcessor(exporter, schedule_delay_millis=500)
+    return BoundedBatchSpanProcessor(exporter, schedule_delay_millis=500, label=f"store {path}")
 
 
 def configure(
@@ -439,15 +441,21 @@ def current() -> Obs | None:
 
 
 def force_flush(timeout_millis: int = 30_000) -> bool:
-    """Export everything buffered now (e.g. before a serverless function returns)."""
+    """Export everything buffered now (e.g. before a serverless function returns).
+
+    Returns within ``timeout_millis`` (spans first, metrics with what is left), and False when
+    something could not be delivered in that time.
+    """
+    deadline = time.monotonic() + timeout_millis / 1000
     ok = True
     provider = _state.tracer_provider
     if isinstance(provider, SDKTracerProvider):
         ok = provider.force_flush(timeout_millis) and ok
     meter = _state.meter_provider
     if isinstance(meter, SDKMeterProvider):
+        remaining = max(0.0, (deadline - time.monotonic()) * 1000)
         try:
-            ok = meter.force_flush(timeout_millis) and ok
+            ok = meter.force_flush(remaining) and ok
         except Exception:
             ok = False
     return ok

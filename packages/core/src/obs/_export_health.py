@@ -101,13 +101,8 @@ class QuietRepeats(logging.Filter):
         self._lock = threading.Lock()
         self._last: dict[tuple[str, object], float] = {}
         self._suppressed: dict[tuple[str, object], int] = {}
-        self._counter: metrics_api.Counter | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and record.msg.startswith("Queue full"):
-            if self._counter is None:
-                self._counter = dropped_counter()
-            self._counter.add(1, {"exporter": "batch", "reason": "queue_full"})
         key = (record.name, record.msg)
         now = time.monotonic()
         with self._lock:
@@ -134,7 +129,8 @@ def quiet_opentelemetry_repeats() -> None:
     _installed = True
     quiet = QuietRepeats()
     for name in NOISY_LOGGERS:
-        logging.getLogger(name).addFilter(quiet)
+        # First, before any filter of the SDK's own: obs sees every record it folds.
+        logging.getLogger(name).filters.insert(0, quiet)
 
 
 def shutdown_timeout_ms() -> float:
@@ -143,15 +139,69 @@ def shutdown_timeout_ms() -> float:
 
 
 class BoundedBatchSpanProcessor(BatchSpanProcessor):
-    """A BatchSpanProcessor whose shutdown waits at most ``shutdown_timeout_s``."""
+    """A BatchSpanProcessor that keeps its promises when the exporter does not answer.
+
+    - ``shutdown`` waits at most ``shutdown_timeout_s`` for the final export;
+    - ``force_flush(timeout_millis)`` returns within the timeout (the SDK's ignores it and
+      exports every queued batch, each retried until the exporter's own timeout), and returns
+      False when a batch could not be delivered;
+    - a span dropped because the queue is full is counted in ``obs.export.dropped_spans``
+      (``reason=queue_full``) exactly, not from the SDK's rate-limited log line.
+    """
 
     def __init__(
-        self, exporter: SpanExporter, *, shutdown_timeout_s: float | None = None, **kwargs: object
+        self,
+        exporter: SpanExporter,
+        *,
+        shutdown_timeout_s: float | None = None,
+        label: str = "batch",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(exporter, **kwargs)  # type: ignore[arg-type]
+        super().__init__(exporter, **kwargs)
         self.shutdown_timeout_s = (
             shutdown_timeout_ms() / 1000 if shutdown_timeout_s is None else shutdown_timeout_s
         )
+        self._exporter_ref = exporter
+        self._label = label
+        self._counter = dropped_counter()
+        self.queue_dropped = 0
+        inner: Any = getattr(self, "_batch_processor", None)
+        # The SDK keeps its queue private; without it (another SDK layout) nothing is counted.
+        self._queue: Any = getattr(inner, "_queue", None)
+        self._capacity: int = getattr(inner, "_max_queue_size", 0)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        queue = self._queue
+        if (
+            queue is not None
+            and len(queue) >= self._capacity
+            and span.context is not None
+            and span.context.trace_flags.sampled
+        ):
+            self.queue_dropped += 1
+            self._counter.add(1, {"exporter": self._label, "reason": "queue_full"})
+        super().on_end(span)
+
+    def force_flush(self, timeout_millis: int | None = 30000) -> bool:
+        failures_before = _failures(self._exporter_ref)
+        done = threading.Event()
+        result: list[bool] = []
+
+        def flush() -> None:
+            try:
+                result.append(super(BoundedBatchSpanProcessor, self).force_flush(timeout_millis))
+            except Exception:
+                result.append(False)
+            finally:
+                done.set()
+
+        # The SDK's flush blocks until every batch is exported: run it aside and stop waiting
+        # at the deadline (it goes on in the background, as the batch thread would have).
+        threading.Thread(target=flush, name="obs-force-flush", daemon=True).start()
+        timeout_s = None if timeout_millis is None else timeout_millis / 1000
+        if not done.wait(timeout_s):
+            return False
+        return bool(result and result[0]) and _failures(self._exporter_ref) == failures_before
 
     def shutdown(self) -> None:
         inner: Any = getattr(self, "_batch_processor", None)
@@ -159,3 +209,11 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
             super().shutdown()  # type: ignore[no-untyped-call]
             return
         inner.shutdown(timeout_millis=self.shutdown_timeout_s * 1000)
+
+
+def _failures(exporter: SpanExporter) -> int:
+    """How many spans the exporter failed to deliver so far (0 if it does not count)."""
+    value: Any = getattr(exporter, "dropped", None)
+    if value is None:
+        value = getattr(exporter, "failed", 0)
+    return int(value)

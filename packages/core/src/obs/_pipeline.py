@@ -14,6 +14,7 @@ one processor is logged once and does not reach the code that ended the span.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from opentelemetry import baggage as baggage_api
@@ -84,10 +85,13 @@ class Pipeline(SpanProcessor):
                 internal_error(f"{type(processor).__name__}.shutdown", exc)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        # One deadline for all: the caller's timeout is the bound of the whole flush.
+        deadline = time.monotonic() + timeout_millis / 1000
         ok = True
         for processor in self._processors:
+            remaining = max(0, int((deadline - time.monotonic()) * 1000))
             try:
-                ok = processor.force_flush(timeout_millis) and ok
+                ok = processor.force_flush(remaining) and ok
             except Exception as exc:
                 internal_error(f"{type(processor).__name__}.force_flush", exc)
                 ok = False
