@@ -40,6 +40,22 @@ def get_meter(
     return metrics_api.get_meter(scope, version or "")
 
 
+def flush() -> bool:
+    """Export what is buffered, bounded by obs's shutdown budget (``OBS_SHUTDOWN_TIMEOUT_S``).
+
+    For a host's own graceful stop (an ASGI lifespan shutdown, a worker's stop): some servers
+    end the process with the signal they caught, after which interpreter-exit hooks never run.
+    """
+    from obs._config import force_flush
+    from obs._export_health import shutdown_timeout_ms
+
+    try:
+        return force_flush(int(shutdown_timeout_ms()))
+    except Exception as exc:
+        internal_error("flush", exc)
+        return False
+
+
 def secret_name(name: str) -> str | None:
     """The scrubbing pattern ``name`` matches (``"password"``), or None; None when scrubbing is off.
 
@@ -72,6 +88,7 @@ __all__ = [
     "distribution_version",
     "error_type",
     "extract",
+    "flush",
     "get_meter",
     "get_tracer",
     "header_getter",

@@ -16,6 +16,7 @@ repeats (route templates and names, ``Host`` parsing, propagation header names) 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from opentelemetry import context as context_api
@@ -27,6 +28,7 @@ from opentelemetry.util.types import AttributeValue
 
 from obs.instrumentation import (
     extract,
+    flush,
     get_tracer,
     internal_error,
     record_exception,
@@ -157,7 +159,10 @@ class ObsMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
-            await self.app(scope, receive, send)
+            if kind == "lifespan":
+                await self.app(scope, receive, _flush_before_shutdown_completes(send))
+            else:
+                await self.app(scope, receive, send)
             return
         if MARK in scope or self._steps_aside(scope):
             await self.app(scope, receive, send)
@@ -480,3 +485,19 @@ class _Exchange:
 
 
 __all__ = ["MARK", "NATIVE", "SCOPE_NAME", "ObsMiddleware"]
+
+
+def _flush_before_shutdown_completes(send: Send) -> Send:
+    """Export the buffered spans when the app has shut down, before the server is told so.
+
+    uvicorn (and servers like it) end the process with the SIGTERM/SIGINT they caught once the
+    lifespan shutdown completes, so interpreter-exit hooks never run: without this, the spans
+    of the last seconds before every graceful stop would be lost.
+    """
+
+    async def send_after_flush(message: Message) -> None:
+        if message.get("type") in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            await asyncio.get_running_loop().run_in_executor(None, flush)
+        await send(message)
+
+    return send_after_flush
