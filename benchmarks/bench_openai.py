@@ -236,7 +236,8 @@ def _group(name: str, stream: bool, rounds: int, switch: _Switch) -> Group:
     use_obs()
     group = Group(name, "call")
     for case, values in samples.items():
-        group.results.append(Result(name, case, values, "1", baseline=case == "openai bare client"))
+        bare = case == "openai bare client"
+        group.results.append(Result(name, case, values, "0" if bare else "1", baseline=bare))
     if "openai-v2" in switch.notes:
         group.results.append(
             Result(name, "opentelemetry openai-v2", [0.0], "", note=switch.notes["openai-v2"])
