@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextvars import Token
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from faststream._internal.context.repository import ContextRepo
 from faststream._internal.middlewares import BaseMiddleware
@@ -95,9 +95,12 @@ class TelemetryMiddleware:
     sent/consumed message counters (the duration histograms stay).
     """
 
+    #: What a per-broker subclass sets: how to build its adapter.
+    adapter_factory: ClassVar[Callable[[], BrokerAdapter] | None] = None
+
     def __init__(
         self,
-        adapter: BrokerAdapter,
+        adapter: BrokerAdapter | None = None,
         *,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
@@ -105,6 +108,13 @@ class TelemetryMiddleware:
         meter: Meter | None = None,
         include_messages_counters: bool = True,
     ) -> None:
+        if adapter is None:
+            factory = type(self).adapter_factory
+            if factory is None:
+                raise TypeError(
+                    "TelemetryMiddleware needs a BrokerAdapter (or use a broker's class)"
+                )
+            adapter = factory()
         tracer = tracer or get_tracer(SCOPE, VERSION, tracer_provider)
         meter = meter or get_meter(SCOPE, VERSION, meter_provider)
         self._shared = _Shared(adapter, tracer, metrics_for(meter), include_messages_counters)

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.metrics import Meter, MeterProvider
-from opentelemetry.trace import Tracer, TracerProvider
-
 from obs_faststream._kafka import KafkaAdapterBase
 from obs_faststream._middleware import TelemetryMiddleware
 
@@ -36,23 +33,7 @@ class KafkaAdapter(KafkaAdapterBase):
 class KafkaTelemetryMiddleware(TelemetryMiddleware):
     """Telemetry for an aiokafka ``KafkaBroker``; same name and arguments as FastStream's own."""
 
-    def __init__(
-        self,
-        *,
-        tracer_provider: TracerProvider | None = None,
-        meter_provider: MeterProvider | None = None,
-        tracer: Tracer | None = None,
-        meter: Meter | None = None,
-        include_messages_counters: bool = True,
-    ) -> None:
-        super().__init__(
-            KafkaAdapter(),
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            tracer=tracer,
-            meter=meter,
-            include_messages_counters=include_messages_counters,
-        )
+    adapter_factory = KafkaAdapter
 
 
 __all__ = ["KafkaAdapter", "KafkaTelemetryMiddleware"]

@@ -16,8 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from faststream.message import StreamMessage
-from opentelemetry.metrics import Meter, MeterProvider
-from opentelemetry.trace import Tracer, TracerProvider
 
 from obs_faststream._adapter import BrokerAdapter
 from obs_faststream._middleware import TelemetryMiddleware
@@ -64,23 +62,7 @@ class MQTTAdapter(BrokerAdapter):
 class MQTTTelemetryMiddleware(TelemetryMiddleware):
     """Telemetry for an ``MQTTBroker``; same name and arguments as FastStream's own."""
 
-    def __init__(
-        self,
-        *,
-        tracer_provider: TracerProvider | None = None,
-        meter_provider: MeterProvider | None = None,
-        tracer: Tracer | None = None,
-        meter: Meter | None = None,
-        include_messages_counters: bool = True,
-    ) -> None:
-        super().__init__(
-            MQTTAdapter(),
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            tracer=tracer,
-            meter=meter,
-            include_messages_counters=include_messages_counters,
-        )
+    adapter_factory = MQTTAdapter
 
 
 __all__ = ["MQTTAdapter", "MQTTTelemetryMiddleware"]

@@ -15,8 +15,6 @@ from typing import Any
 
 from faststream.message import StreamMessage
 from nats.aio.msg import Msg
-from opentelemetry.metrics import Meter, MeterProvider
-from opentelemetry.trace import Tracer, TracerProvider
 
 from obs_faststream._adapter import BrokerAdapter
 from obs_faststream._middleware import TelemetryMiddleware
@@ -41,23 +39,7 @@ class NatsAdapter(BrokerAdapter):
 class NatsTelemetryMiddleware(TelemetryMiddleware):
     """Telemetry for a ``NatsBroker``; same name and arguments as FastStream's own."""
 
-    def __init__(
-        self,
-        *,
-        tracer_provider: TracerProvider | None = None,
-        meter_provider: MeterProvider | None = None,
-        tracer: Tracer | None = None,
-        meter: Meter | None = None,
-        include_messages_counters: bool = True,
-    ) -> None:
-        super().__init__(
-            NatsAdapter(),
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            tracer=tracer,
-            meter=meter,
-            include_messages_counters=include_messages_counters,
-        )
+    adapter_factory = NatsAdapter
 
 
 __all__ = ["NatsAdapter", "NatsTelemetryMiddleware"]

@@ -16,8 +16,6 @@ from typing import Any
 
 from faststream.message import StreamMessage
 from faststream.response import PublishCommand
-from opentelemetry.metrics import Meter, MeterProvider
-from opentelemetry.trace import Tracer, TracerProvider
 
 from obs_faststream import _semconv as sc
 from obs_faststream._adapter import Attributes, BrokerAdapter, text
@@ -60,23 +58,7 @@ class RabbitAdapter(BrokerAdapter):
 class RabbitTelemetryMiddleware(TelemetryMiddleware):
     """Telemetry for a ``RabbitBroker``; same name and arguments as FastStream's own."""
 
-    def __init__(
-        self,
-        *,
-        tracer_provider: TracerProvider | None = None,
-        meter_provider: MeterProvider | None = None,
-        tracer: Tracer | None = None,
-        meter: Meter | None = None,
-        include_messages_counters: bool = True,
-    ) -> None:
-        super().__init__(
-            RabbitAdapter(),
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            tracer=tracer,
-            meter=meter,
-            include_messages_counters=include_messages_counters,
-        )
+    adapter_factory = RabbitAdapter
 
 
 __all__ = ["RabbitAdapter", "RabbitTelemetryMiddleware"]

@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from faststream.message import StreamMessage
-from opentelemetry.metrics import Meter, MeterProvider
-from opentelemetry.trace import Tracer, TracerProvider
 
 from obs_faststream._adapter import BrokerAdapter, text
 from obs_faststream._middleware import TelemetryMiddleware
@@ -42,23 +40,7 @@ class RedisAdapter(BrokerAdapter):
 class RedisTelemetryMiddleware(TelemetryMiddleware):
     """Telemetry for a ``RedisBroker``; same name and arguments as FastStream's own."""
 
-    def __init__(
-        self,
-        *,
-        tracer_provider: TracerProvider | None = None,
-        meter_provider: MeterProvider | None = None,
-        tracer: Tracer | None = None,
-        meter: Meter | None = None,
-        include_messages_counters: bool = True,
-    ) -> None:
-        super().__init__(
-            RedisAdapter(),
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            tracer=tracer,
-            meter=meter,
-            include_messages_counters=include_messages_counters,
-        )
+    adapter_factory = RedisAdapter
 
 
 __all__ = ["RedisAdapter", "RedisTelemetryMiddleware"]
