@@ -3,19 +3,15 @@
     uvicorn benchmarks.reliability_app:app
 
 obs is configured from the environment (``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OBS_*``) before
-FastAPI is created, so the FastAPI integration instruments it. The lifespan flushes obs when
-the server stops: uvicorn ends its process by re-raising SIGTERM, which skips ``atexit``
-(see tests/reliability/test_process_model.py), so this is what keeps the last batch
-(``RELIABILITY_APP_NO_EXIT_FLUSH=1`` skips it: with a dead collector that flush blocks for
-tens of seconds, see tests/reliability/test_flush_bounds.py).
+FastAPI is created, so the FastAPI integration instruments it. Nothing else: obs-fastapi
+flushes when the server's lifespan shuts down (uvicorn ends its process by re-raising SIGTERM,
+which skips ``atexit``), bounded by ``OBS_SHUTDOWN_TIMEOUT_S``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from opentelemetry import trace
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -29,15 +25,7 @@ obs.configure(service_name="reliability-app", instrument=["fastapi"], metric_rea
 
 from fastapi import FastAPI  # noqa: E402  (created after instrumentation, on purpose)
 
-
-@asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    yield
-    if not os.environ.get("RELIABILITY_APP_NO_EXIT_FLUSH"):
-        obs.force_flush()
-
-
-app = FastAPI(lifespan=lifespan)
+app = FastAPI()
 
 
 @app.get("/work/{rid}")

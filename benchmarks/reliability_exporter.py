@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.reliability_load import free_port, rss_mb, start_server, stop_server
+from benchmarks.reliability_load import free_port, rss_mb, start_server
 from obs.testing.otlp import OTLPReceiver
 
 SLOW_S = 30.0
@@ -116,11 +117,32 @@ def recovered(cases: list[Case], wait_s: float) -> dict[str, str]:
     return {c.name: "no" if c.name in pending else "yes" for c in cases}
 
 
+def stop_all(cases: list[Case]) -> dict[str, float]:
+    """SIGTERM every server at once; seconds until each exited."""
+    started = time.monotonic()
+    for case in cases:
+        if case.proc is not None and case.proc.poll() is None:
+            case.proc.send_signal(signal.SIGTERM)
+    took: dict[str, float] = {}
+    running = [c for c in cases if c.proc is not None]
+    while running:
+        for case in list(running):
+            assert case.proc is not None
+            if case.proc.poll() is not None:
+                took[case.name] = time.monotonic() - started
+                running.remove(case)
+            elif time.monotonic() - started > 60:
+                case.proc.kill()
+        time.sleep(0.02)
+    return took
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="the first is a warm-up")
     parser.add_argument("--requests", type=int, default=400, help="per case per round")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--logs", type=Path, help="keep the servers' logs in this directory")
     args = parser.parse_args()
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
@@ -128,12 +150,12 @@ def main() -> int:
         f"case, {args.concurrency} in flight"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        cases = make_cases(Path(tmp))
+        workdir = args.logs or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        cases = make_cases(workdir)
         try:
             for case in cases:
-                case.proc, case.base = start_server(
-                    f"http://127.0.0.1:{case.port}", case.log, RELIABILITY_APP_NO_EXIT_FLUSH="1"
-                )
+                case.proc, case.base = start_server(f"http://127.0.0.1:{case.port}", case.log)
                 case.memory_mb.append(rss_mb(case.proc.pid))
             started = time.perf_counter()
             for round_ in range(args.rounds):
@@ -144,22 +166,33 @@ def main() -> int:
                     case.memory_mb.append(rss_mb(case.proc.pid))
             elapsed = time.perf_counter() - started
             dropped = {c.name: httpx.get(f"{c.base}/obs/dropped", timeout=10).json() for c in cases}
+            reported = {
+                c.name: c.log.read_text(errors="replace").count("is failing") for c in cases
+            }
             back = recovered(cases, wait_s=40)
-        finally:
+            # the endpoints fail again for the stop: how long does a graceful stop take?
             for case in cases:
-                if case.proc is not None:
-                    stop_server(case.proc)
+                if case.receiver is not None and case.name != "healthy":
+                    case.receiver.status = {"500": 500, "429": 429}.get(case.name, 200)
+                    case.receiver.delay = SLOW_S if case.name == "timeout" else 0.0
+                    if case.name == "refused":
+                        case.receiver.stop()
+                        case.receiver = None
+                for _ in range(200):
+                    httpx.get(f"{case.base}/fast", timeout=10)
+            stops = stop_all(cases)
+        finally:
+            stop_all(cases)
             for case in cases:
                 if case.receiver is not None:
                     case.receiver.stop()
-        reported = {c.name: c.log.read_text(errors="replace").count("is failing") for c in cases}
 
     healthy = cases[0]
     print(f"measured in {elapsed:.0f} s\n")
     print(
         f"{'endpoint':<9} {'requests':>8} {'p50 ms':>7} {'p99 ms':>7} {'p50 ×':>6} {'p99 ×':>6} "
         f"{'RSS MB start/peak/end':>22} {'dropped: failed/queue full':>27} "
-        f"{'said':>5} {'recovers':>8}"
+        f"{'said':>5} {'recovers':>8} {'stop s':>6}"
     )
     for case in cases:
         p50, p99 = case.percentile(50), case.percentile(99)
@@ -170,12 +203,14 @@ def main() -> int:
             f"{p50 / healthy.percentile(50):>6.2f} {p99 / healthy.percentile(99):>6.2f} "
             f"{memory:>22} "
             f"{drops.get('export_failed', 0):>13}/{drops.get('queue_full', 0):<13} "
-            f"{reported[case.name]:>5} {back[case.name]:>8}"
+            f"{reported[case.name]:>5} {back[case.name]:>8} {stops[case.name]:>6.1f}"
         )
     print(
         "\np50 × / p99 ×: the case's latency over the healthy case's. said: how many times the "
         "server logged 'span export ... is failing'. recovers: spans reached the endpoint once "
-        "it answered 200 again."
+        "it answered 200 again. stop s: SIGTERM to exit with the endpoint failing again and "
+        "200 requests' spans queued (obs-fastapi flushes on lifespan shutdown, bounded by "
+        "OBS_SHUTDOWN_TIMEOUT_S=5)."
     )
     mean = statistics.fmean(healthy.latencies_ms)
     print(f"healthy mean latency {mean:.2f} ms")

@@ -241,7 +241,7 @@ def http_load(requests: int, rounds: int, workdir: Path, **server_env: str) -> R
             sent = asyncio.run(_fire(base, requests, rounds, result.memory_mb, proc.pid))
             result.seconds = time.perf_counter() - started
         finally:
-            stop_server(proc)  # graceful: the app's lifespan flushes obs
+            stop_server(proc)  # graceful: obs-fastapi flushes when the lifespan shuts down
         # uvicorn ends by re-raising SIGTERM: -15 is its graceful exit
         result.extra["server exit code"] = proc.returncode
         spans = receiver.spans()

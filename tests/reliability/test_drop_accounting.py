@@ -41,20 +41,6 @@ def test_failed_exports_are_all_counted(small_queue, obs_capture):
     assert dropped(obs_capture) == {"export_failed": 90}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "queue-full drops are undercounted: obs counts them in its QuietRepeats logging filter "
-        "(packages/core/src/obs/_export_health.py) on the logger "
-        "opentelemetry.sdk._shared_internal, but the SDK added its own DuplicateFilter to that "
-        "logger first, which passes one 'Queue full, dropping span.' record per 20 s window; "
-        "obs's filter never sees the others, so thousands of drops count as 1 or 2 (measured "
-        "by benchmarks/reliability_exporter.py: 'queue full' 2 while ~4,600 spans were "
-        "dropped). Fix: count in BoundedBatchSpanProcessor.on_end (queue length at its maximum "
-        "before the SDK's emit), or insert obs's filter before the SDK's "
-        "(logger.filters.insert(0, ...))"
-    ),
-)
 def test_queue_full_drops_are_all_counted(small_queue, obs_capture):
     with OTLPReceiver(delay=5) as receiver:  # hangs: each export times out after 1 s
         obs_capture.configure(otlp_endpoint=receiver.endpoint)
@@ -64,5 +50,8 @@ def test_queue_full_drops_are_all_counted(small_queue, obs_capture):
         obs.force_flush()
         delivered = len(receiver.spans())
     counts = dropped(obs_capture)
-    assert counts.get("queue_full", 0) > 0
-    assert delivered + sum(counts.values()) == MADE, counts
+    # 100 queued + 50 in the hung export fail; the other 450 find the queue full
+    assert counts.get("queue_full", 0) >= MADE - 150 - 2, counts
+    # Exact, but for one race: obs sees a full queue just before the batch thread takes a
+    # batch from it, so the SDK keeps a span obs counted as dropped (seen: 601 for 600).
+    assert MADE <= delivered + sum(counts.values()) <= MADE + 2, counts

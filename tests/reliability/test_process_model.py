@@ -82,27 +82,13 @@ def test_forked_workers_export_and_crashed_workers_keep_what_they_flushed(obs_ca
         assert {pid for pid, _ in seen} == {parent, graceful, crash, killed}, (where, seen)
 
 
-UVICORN_EXIT_LOSES_SPANS = (
-    "obs relies on atexit to flush at exit (packages/core/src/obs/_config.py "
-    "_shutdown_at_exit), but uvicorn's Server.capture_signals (uvicorn/server.py) re-raises the "
-    "captured SIGTERM/SIGINT with the default handler once it has shut down, so the process is "
-    "killed by the signal and atexit never runs: every span still in the batch queue (up to "
-    "5 s of traffic) is lost on each graceful stop (docker stop, Kubernetes), single process "
-    "or --workers alike. Fix: obs_fastapi's middleware handles the ASGI lifespan scope and "
-    "calls obs.force_flush() (bounded) before it forwards lifespan.shutdown.complete; "
-    "optionally the core chains a SIGTERM handler that flushes then calls the previous one"
-)
-
-
 @pytest.mark.parametrize(
     "flush_in_lifespan",
     [
-        pytest.param(True, id="app-flushes-in-lifespan"),
-        pytest.param(
-            False,
-            id="relying-on-obs-exit-flush",
-            marks=pytest.mark.xfail(strict=True, reason=UVICORN_EXIT_LOSES_SPANS),
-        ),
+        pytest.param(True, id="app-flushes-in-its-lifespan"),
+        # uvicorn ends by re-raising SIGTERM, which skips atexit: obs_fastapi flushes when the
+        # lifespan shuts down, so nothing is lost without the app doing anything
+        pytest.param(False, id="obs-flushes-on-lifespan-shutdown"),
     ],
 )
 def test_uvicorn_workers_all_export_and_a_dead_worker_keeps_what_it_flushed(
