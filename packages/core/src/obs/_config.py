@@ -35,6 +35,7 @@ from obs._export_health import (
     BoundedBatchSpanProcessor,
     ReportingSpanExporter,
     quiet_opentelemetry_repeats,
+    run_bounded,
     shutdown_timeout_ms,
 )
 from obs._pipeline import Pipeline
@@ -454,10 +455,8 @@ def force_flush(timeout_millis: int = 30_000) -> bool:
     meter = _state.meter_provider
     if isinstance(meter, SDKMeterProvider):
         remaining = max(0.0, (deadline - time.monotonic()) * 1000)
-        try:
-            ok = meter.force_flush(remaining) and ok
-        except Exception:
-            ok = False
+        # The metric exporter waits for its own timeout, not ours: bound it here.
+        ok = run_bounded(lambda: meter.force_flush(remaining), remaining / 1000) and ok
     return ok
 
 
@@ -474,8 +473,10 @@ def shutdown() -> None:
             if _state.owns_meter_provider and isinstance(_state.meter_provider, SDKMeterProvider):
                 # One budget for the whole shutdown: metrics get what the spans left.
                 spent_ms = (time.monotonic() - started) * 1000
-                _state.meter_provider.shutdown(
-                    timeout_millis=max(500.0, shutdown_timeout_ms() - spent_ms)
+                budget_ms = max(500.0, shutdown_timeout_ms() - spent_ms)
+                provider = _state.meter_provider
+                run_bounded(
+                    lambda: provider.shutdown(timeout_millis=budget_ms) or True, budget_ms / 1000
                 )
             _state.meter_provider = None
         if _state.meter_proxy is not None:

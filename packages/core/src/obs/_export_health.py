@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import metrics as metrics_api
@@ -184,24 +184,12 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
 
     def force_flush(self, timeout_millis: int | None = 30000) -> bool:
         failures_before = _failures(self._exporter_ref)
-        done = threading.Event()
-        result: list[bool] = []
-
-        def flush() -> None:
-            try:
-                result.append(super(BoundedBatchSpanProcessor, self).force_flush(timeout_millis))
-            except Exception:
-                result.append(False)
-            finally:
-                done.set()
-
-        # The SDK's flush blocks until every batch is exported: run it aside and stop waiting
-        # at the deadline (it goes on in the background, as the batch thread would have).
-        threading.Thread(target=flush, name="obs-force-flush", daemon=True).start()
-        timeout_s = None if timeout_millis is None else timeout_millis / 1000
-        if not done.wait(timeout_s):
-            return False
-        return bool(result and result[0]) and _failures(self._exporter_ref) == failures_before
+        # The SDK's flush blocks until every batch is exported, whatever the timeout.
+        flushed = run_bounded(
+            lambda: super(BoundedBatchSpanProcessor, self).force_flush(timeout_millis),
+            None if timeout_millis is None else timeout_millis / 1000,
+        )
+        return flushed and _failures(self._exporter_ref) == failures_before
 
     def shutdown(self) -> None:
         inner: Any = getattr(self, "_batch_processor", None)
@@ -209,6 +197,29 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
             super().shutdown()  # type: ignore[no-untyped-call]
             return
         inner.shutdown(timeout_millis=self.shutdown_timeout_s * 1000)
+
+
+def run_bounded(call: Callable[[], bool], timeout_s: float | None) -> bool:
+    """``call()``'s result, or False if it has not returned within ``timeout_s``.
+
+    It runs on a helper thread; past the deadline it goes on in the background (as an export
+    thread would have), and the caller is free.
+    """
+    done = threading.Event()
+    result: list[bool] = []
+
+    def run() -> None:
+        try:
+            result.append(bool(call()))
+        except Exception:
+            result.append(False)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="obs-bounded-flush", daemon=True).start()
+    if not done.wait(timeout_s):
+        return False
+    return bool(result and result[0])
 
 
 def _failures(exporter: SpanExporter) -> int:
