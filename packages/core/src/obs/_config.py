@@ -475,9 +475,12 @@ def shutdown() -> None:
                 spent_ms = (time.monotonic() - started) * 1000
                 budget_ms = max(500.0, shutdown_timeout_ms() - spent_ms)
                 provider = _state.meter_provider
-                run_bounded(
-                    lambda: provider.shutdown(timeout_millis=budget_ms) or True, budget_ms / 1000
-                )
+
+                def stop_metrics() -> bool:
+                    provider.shutdown(timeout_millis=budget_ms)
+                    return True
+
+                run_bounded(stop_metrics, budget_ms / 1000)
             _state.meter_provider = None
         if _state.meter_proxy is not None:
             _state.meter_proxy.swap(metrics_api.NoOpMeterProvider())
