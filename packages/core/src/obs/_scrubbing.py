@@ -249,11 +249,24 @@ class Scrubber:
                 before = len(found)
                 cleaned = self._scrub_json(path, decoded, found)
                 if len(found) == before:
+                    self._remember_clean(text)
                     return text
                 return json.dumps(cleaned, ensure_ascii=False)
         if not self._may_hold_secret(text):
             return text
-        return self._value_re.sub(lambda m: self._replace(path, m, found), text)
+        before = len(found)
+        result = self._value_re.sub(lambda m: self._replace(path, m, found), text)
+        if len(found) == before:
+            # A look-alike (digits that fail the card check, "token" without a value): clean,
+            # and remembered so the next span with the same name or value skips the search.
+            self._remember_clean(text)
+        return result
+
+    def _remember_clean(self, text: str) -> None:
+        if len(text) <= _CACHE_MAX_LENGTH:
+            if len(self._clean) > 10_000:
+                self._clean.clear()
+            self._clean[text] = True
 
     def _may_hold_secret(self, text: str) -> bool:
         short = len(text) <= _CACHE_MAX_LENGTH
@@ -267,10 +280,8 @@ class Scrubber:
             suspect = any(t in lowered for t in triggers) or _DIGIT_RUN.search(text) is not None
             if suspect:
                 suspect = self._value_re.search(text) is not None
-        if not suspect and short:
-            if len(self._clean) > 10_000:
-                self._clean.clear()
-            self._clean[text] = True
+        if not suspect:
+            self._remember_clean(text)
         return suspect
 
     def _replace(self, path: str, m: re.Match[str], found: list[str]) -> str:
