@@ -114,6 +114,49 @@ def wait_for_traces(store: Path, trace_ids: list[str], timeout: float) -> None:
         raise TimeoutError(f"traces not complete within {timeout} s: {sorted(pending)}")
 
 
+def start_services(
+    env: dict[str, str], logs: Path, port: int, processes: list[subprocess.Popen[str]]
+) -> str:
+    """Start the worker, then the API (uvicorn), each logging to ``logs``; the API's URL.
+
+    Started processes are appended to ``processes`` as they start, so the caller can stop
+    them even if a later one fails to come up.
+    """
+    # The processes' own output (Burr prints a banner for the failing ticket) goes to logs.
+    worker_log = logs / "helpdesk-worker.log"
+    with worker_log.open("w") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "examples.helpdesk.worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    processes.append(worker)
+    wait_for_line(worker, worker_log, "worker ready", timeout=60)
+    api_command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "examples.helpdesk.api:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    with (logs / "helpdesk-api.log").open("w") as out:
+        api = subprocess.Popen(
+            api_command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+        )
+    processes.append(api)
+    base = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{base}/health", timeout=60)
+    return base
+
+
 def stop(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -159,42 +202,7 @@ def main() -> int:
     logs.mkdir(parents=True, exist_ok=True)
     processes: list[subprocess.Popen[str]] = []
     try:
-        # The processes' own output (Burr prints a banner for the failing ticket) goes to logs.
-        worker_log = logs / "helpdesk-worker.log"
-        with worker_log.open("w") as out:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "examples.helpdesk.worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        processes.append(worker)
-        wait_for_line(worker, worker_log, "worker ready", timeout=60)
-        with (logs / "helpdesk-api.log").open("w") as out:
-            api = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "examples.helpdesk.api:app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        processes.append(api)
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/health", timeout=60)
+        base = start_services(env, logs, port, processes)
         say(
             f"API on {base}, worker consuming {env['HELPDESK_TICKETS_LIST']!r}; "
             f"spans go to {store}\n"

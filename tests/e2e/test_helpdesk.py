@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from examples.helpdesk.run import TICKETS, free_port, stop, wait_for_http, wait_for_line
+from examples.helpdesk.run import TICKETS, free_port, start_services, stop
 
 from obs.testing.otlp import OTLPReceiver
 from obs_openai.testing import StandInServer
@@ -55,42 +54,7 @@ def start_example(
     env.pop("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None)
     processes: list[subprocess.Popen[str]] = []
     try:
-        worker_log = tmp_path / "worker.log"
-        with worker_log.open("w") as out:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "examples.helpdesk.worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        processes.append(worker)
-        wait_for_line(worker, worker_log, "worker ready", timeout=60)
-        port = free_port()
-        with (tmp_path / "api.log").open("w") as out:
-            api = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "examples.helpdesk.api:app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        processes.append(api)
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/health", timeout=60)
+        base = start_services(env, tmp_path, free_port(), processes)
         yield base, processes
     finally:
         for proc in reversed(processes):
