@@ -85,7 +85,7 @@ def test_spans_and_logs_become_rows(store, obs_capture):
 def test_store_is_the_default_without_otlp(tmp_path, obs_capture, monkeypatch):
     monkeypatch.chdir(tmp_path)
     handle = obs_capture.configure(store=None)
-    assert handle.store_path == Path(".obs/spans.db")
+    assert handle.store_path == tmp_path / ".obs" / "spans.db"
     monkeypatch.setenv("OBS_STORE", "off")
     assert obs_capture.configure(store=None).store_path is None
     monkeypatch.setenv("OBS_STORE", str(tmp_path / "elsewhere.db"))

@@ -266,6 +266,9 @@ def configure(
             readers.append(metric_reader)
         store_path = _store_path(store, otlp_on)
         if store_path is not None:
+            # The working directory at configure time, whatever the program does later.
+            store_path = store_path.absolute()
+        if store_path is not None:
             processors.append(_store_processor(store_path, store_max_age_s, store_max_size_mb))
         processors.extend(span_processors)
 

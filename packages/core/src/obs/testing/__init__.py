@@ -50,6 +50,7 @@ class Capture:
         "service_name": "obs-tests",
         "console": False,
         "otlp": False,
+        "store": False,
         "min_level": "trace",
     }
 
