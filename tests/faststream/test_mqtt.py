@@ -7,15 +7,12 @@ from typing import Any
 
 import pytest
 from faststream.mqtt import MQTTBroker
-from opentelemetry.trace import SpanKind
 
 import obs
 from obs_faststream.mqtt import MQTTTelemetryMiddleware
 from tests.conftest import require_service
 from tests.faststream.conftest import (
     Spy,
-    assert_child,
-    assert_links_to,
     assert_process_failed,
     settle,
     unique,
@@ -35,49 +32,6 @@ def make_broker(*extra: Any, version: Any = "5.0") -> MQTTBroker:
         middlewares=[*extra, MQTTTelemetryMiddleware()],
         logger=None,
     )
-
-
-async def test_consumer_joins_the_producers_trace(obs_capture: Any) -> None:
-    broker = make_broker()
-    topic = unique()
-    got = asyncio.Event()
-
-    @broker.subscriber(topic)
-    async def handle(body: str) -> None:
-        got.set()
-
-    async with broker:
-        await broker.start()
-        with obs.span("request", _kind=SpanKind.SERVER):
-            await broker.publish("hi", topic)
-        await wait(got)
-        await settle(obs_capture, f"process {topic}")
-
-    assert obs_capture.tree() == ["request", f"  send {topic}", f"    process {topic}"]
-    assert_links_to(obs_capture.one(f"process {topic}"), obs_capture.one(f"send {topic}"))
-    assert (obs_capture.one(f"send {topic}").attributes or {})["messaging.system"] == "mqtt"
-
-
-async def test_rpc_keeps_one_trace(obs_capture: Any) -> None:
-    broker = make_broker()
-    topic = unique()
-
-    @broker.subscriber(topic)
-    async def upper(body: str) -> str:
-        return body.upper()
-
-    async with broker:
-        await broker.start()
-        with obs.span("caller"):
-            response = await asyncio.wait_for(broker.request("ping", topic), 10)
-        await settle(obs_capture, f"process {topic}")
-    assert await response.decode() == "PING"
-
-    request = obs_capture.one(f"send {topic}")
-    process = obs_capture.one(f"process {topic}")
-    assert_child(obs_capture, request, obs_capture.one("caller"))
-    assert_child(obs_capture, process, request)
-    assert len(obs_capture.traces()) == 1
 
 
 async def test_mqtt_311_publishes_without_headers(obs_capture: Any) -> None:

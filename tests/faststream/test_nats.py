@@ -7,16 +7,11 @@ from typing import Any
 
 import pytest
 from faststream.nats import JStream, NatsBroker, PullSub
-from opentelemetry.trace import SpanKind
 
 import obs
 from obs_faststream.nats import NatsTelemetryMiddleware
 from tests.conftest import require_service
 from tests.faststream.conftest import (
-    Spy,
-    assert_child,
-    assert_links_to,
-    assert_process_failed,
     settle,
     unique,
     wait,
@@ -32,57 +27,6 @@ def _nats() -> None:
 
 def make_broker(*extra: Any) -> NatsBroker:
     return NatsBroker(URL, middlewares=[*extra, NatsTelemetryMiddleware()], logger=None)
-
-
-async def test_consumer_joins_the_producers_trace(obs_capture: Any) -> None:
-    broker = make_broker()
-    subject = unique()
-    got = asyncio.Event()
-
-    @broker.subscriber(subject)
-    async def handle(body: str) -> None:
-        with obs.span("work"):
-            pass
-        got.set()
-
-    async with broker:
-        await broker.start()
-        with obs.span("request", _kind=SpanKind.SERVER):
-            await broker.publish("hello", subject)
-        await wait(got)
-        await settle(obs_capture, f"process {subject}")
-
-    assert obs_capture.tree() == [
-        "request",
-        f"  send {subject}",
-        f"    process {subject}",
-        "      work",
-    ]
-    assert_links_to(obs_capture.one(f"process {subject}"), obs_capture.one(f"send {subject}"))
-    assert (obs_capture.one(f"send {subject}").attributes or {})["messaging.system"] == "nats"
-
-
-async def test_rpc_keeps_one_trace(obs_capture: Any) -> None:
-    broker = make_broker()
-    subject = unique()
-
-    @broker.subscriber(subject)
-    async def upper(body: str) -> str:
-        return body.upper()
-
-    async with broker:
-        await broker.start()
-        with obs.span("caller"):
-            response = await asyncio.wait_for(broker.request("ping", subject), 10)
-        await settle(obs_capture, f"process {subject}")
-    assert await response.decode() == "PING"
-
-    request = obs_capture.one(f"send {subject}")
-    process = obs_capture.one(f"process {subject}")
-    assert_child(obs_capture, request, obs_capture.one("caller"))
-    assert_child(obs_capture, process, request)
-    assert [s.kind for s in obs_capture.children(process)] == [SpanKind.PRODUCER]
-    assert len(obs_capture.traces()) == 1
 
 
 async def test_jetstream_pull_batch_links_every_message(obs_capture: Any) -> None:
@@ -118,28 +62,6 @@ async def test_jetstream_pull_batch_links_every_message(obs_capture: Any) -> Non
         assert process.links
     everything = [link.context.span_id for p in processes for link in p.links]
     assert sorted(everything) == sorted(s.context.span_id for s in sends)
-
-
-async def test_handler_error(obs_capture: Any) -> None:
-    spy = Spy()
-    broker = make_broker(spy)
-    subject = unique()
-    raised: list[BaseException] = []
-
-    @broker.subscriber(subject)
-    async def boom(body: str) -> None:
-        exc = KeyError("missing")
-        raised.append(exc)
-        raise exc
-
-    async with broker:
-        await broker.start()
-        await broker.publish("x", subject)
-        await settle(obs_capture, f"process {subject}")
-
-    assert_process_failed(obs_capture.one(f"process {subject}"), "KeyError")
-    assert spy.errors == raised
-    assert spy.contexts_ok == [True]
 
 
 async def test_foreign_message_with_bad_header(obs_capture: Any) -> None:
