@@ -18,6 +18,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry import trace as trace_api
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -166,3 +167,25 @@ def bare_span_cost(rounds: int, ops: int = 20_000) -> list[float]:
 
 def current_tracer() -> trace_api.Tracer:
     return trace_api.get_tracer("bench")
+
+
+def local_logfire() -> Any:
+    """A private Logfire instance on the plain batch pipeline (its own providers, no globals).
+
+    Logfire wraps the global propagator on configure; that is undone so other cases keep theirs.
+    """
+    import logfire
+    from opentelemetry import propagate
+
+    textmap = propagate.get_global_textmap()
+    try:
+        return logfire.configure(
+            local=True,
+            send_to_logfire=False,
+            console=False,
+            metrics=False,
+            inspect_arguments=False,
+            additional_span_processors=[_batch()],
+        )
+    finally:
+        propagate.set_global_textmap(textmap)

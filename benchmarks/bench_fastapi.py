@@ -24,14 +24,12 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import propagate
-
 from benchmarks._harness import (
     Group,
     Result,
-    _batch,
     bare_span_cost,
     interleaved,
+    local_logfire,
     use_obs,
     use_plain,
 )
@@ -120,23 +118,8 @@ def _starlette_app() -> Any:
 
 
 def _logfire_app() -> Any:
-    import logfire
-
-    textmap = propagate.get_global_textmap()
-    try:
-        # local=True: a private Logfire instance, its own providers, no global providers set.
-        instance = logfire.configure(
-            local=True,
-            send_to_logfire=False,
-            console=False,
-            metrics=False,
-            inspect_arguments=False,
-            additional_span_processors=[_batch()],
-        )
-    finally:
-        propagate.set_global_textmap(textmap)  # Logfire wraps the global propagator: undo it
     app = make_app(**_OFF)
-    instance.instrument_fastapi(app)
+    local_logfire().instrument_fastapi(app)
     return app
 
 

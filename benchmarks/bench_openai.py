@@ -22,13 +22,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import propagate
-
 from benchmarks._harness import (
     Group,
     Result,
-    _batch,
     interleaved,
+    local_logfire,
     plain_provider,
     use_obs,
     use_plain,
@@ -192,22 +190,7 @@ class _Switch:
 
 
 def _logfire(client: Any) -> Any:
-    import logfire
-
-    textmap = propagate.get_global_textmap()
-    try:
-        # local=True: a private Logfire instance, its own providers, no global providers set.
-        instance = logfire.configure(
-            local=True,
-            send_to_logfire=False,
-            console=False,
-            metrics=False,
-            inspect_arguments=False,
-            additional_span_processors=[_batch()],
-        )
-    finally:
-        propagate.set_global_textmap(textmap)  # Logfire wraps the global propagator: undo it
-    instance.instrument_openai(client)
+    local_logfire().instrument_openai(client)
     return client
 
 
