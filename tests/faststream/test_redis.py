@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from faststream.redis import ListSub, RedisBroker
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import StatusCode
 
 import obs
 from obs_faststream.redis import RedisTelemetryMiddleware
@@ -39,34 +39,19 @@ async def test_send_and_process_attributes(obs_capture: Any) -> None:
 
     @broker.subscriber(list=name)
     async def handle(body: dict[str, Any]) -> None:
-        obs.info("handled {order}", order=body["order"])
         got.set()
 
     async with broker:
         await broker.start()
-        with obs.span("POST /orders", _kind=SpanKind.SERVER):
-            await broker.publish({"order": 7}, list=name)
+        await broker.publish({"order": 7}, list=name)
         await wait(got)
         await settle(obs_capture, f"process {name}")
 
-    assert obs_capture.tree() == [
-        "POST /orders",
-        f"  send {name}",
-        f"    process {name}",
-        "      handled {order}",
-    ]
-    send = obs_capture.one(f"send {name}")
-    process = obs_capture.one(f"process {name}")
-    assert send.kind is SpanKind.PRODUCER
-    assert process.kind is SpanKind.CONSUMER
-    assert_links_to(process, send)
-    sent = send.attributes or {}
-    assert sent["messaging.system"] == "redis"
-    assert sent["messaging.destination.name"] == name
-    assert sent["messaging.operation.type"] == "send"
+    # parentage, kinds and links for every broker: test_brokers.py; here, the ids and sizes
+    sent = obs_capture.one(f"send {name}").attributes or {}
     assert sent["messaging.operation.name"] == "send"
     assert sent["messaging.message.conversation_id"]
-    processed = process.attributes or {}
+    processed = obs_capture.one(f"process {name}").attributes or {}
     assert processed["messaging.operation.type"] == "process"
     assert processed["messaging.destination.name"] == name
     assert (
