@@ -15,15 +15,16 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from obs.testing.loopback import LoopbackServer
 
 
 @dataclass
@@ -33,15 +34,18 @@ class Received:
     body: bytes
 
 
-@dataclass
-class OTLPReceiver:
-    host: str = "127.0.0.1"
-    port: int = 0
-    status: int = 200
-    delay: float = 0.0
-    requests: list[Received] = field(default_factory=list)
+class OTLPReceiver(LoopbackServer):
+    """Records every OTLP/HTTP request; answers ``status`` after ``delay`` seconds.
 
-    def __post_init__(self) -> None:
+    Both can be changed while it runs (``receiver.status = 200`` ends a simulated outage).
+    """
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, status: int = 200, delay: float = 0.0
+    ) -> None:
+        self.status = status
+        self.delay = delay
+        self.requests: list[Received] = []
         self._lock = threading.Lock()
         receiver = self
 
@@ -63,35 +67,14 @@ class OTLPReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(Handler, host, port, name="otlp-receiver")
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> OTLPReceiver:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> OTLPReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self.close()
 
     def raw(self, path: str = "/v1/traces") -> list[bytes]:
         with self._lock:

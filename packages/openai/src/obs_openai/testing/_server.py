@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 
+from obs.testing.loopback import LoopbackServer
 from obs_openai.testing._wire import respond
 
 
@@ -51,49 +50,15 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = _answer
 
 
-class StandInServer:
+class StandInServer(LoopbackServer):
     """A running loopback server; ``base_url`` is what ``OpenAI(base_url=...)`` takes.
 
     Use as a context manager, or call :meth:`close`.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
-        address = self._httpd.server_address
-        self.host: str = str(address[0])
-        self.port: int = int(address[1])
-        self._thread: threading.Thread | None = None
+        super().__init__(_Handler, host, port, name="openai-stand-in")
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
-
-    def start(self) -> StandInServer:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, name="openai-stand-in", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever()
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(5)
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> StandInServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
