@@ -145,3 +145,16 @@ def test_secrets_in_sequences_and_links(obs_capture):
     text = exported_text(obs_capture)
     assert "abcdefghijkl123456" not in text
     assert "s3ss10n-c00kie-value" not in text
+
+
+def test_integrations_declare_identifier_keys(obs_capture):
+    from obs.instrumentation import declare_identifier_keys
+
+    card_like = "4111 1111 1111 1111"  # passes the Luhn check: scrubbed unless an identifier
+    with obs.span("before", **{"test.order_ref": card_like}):
+        pass
+    declare_identifier_keys("test.order_ref")  # after configure: takes effect at once
+    with obs.span("after", **{"test.order_ref": card_like}):
+        pass
+    assert obs_capture.one("before").attributes["test.order_ref"] == "[scrubbed: card number]"
+    assert obs_capture.one("after").attributes["test.order_ref"] == card_like

@@ -34,6 +34,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 
 from obs.instrumentation import (
+    declare_identifier_keys,
     distribution_version,
     get_tracer,
     internal_error,
@@ -62,6 +63,8 @@ STREAM_ITEMS = "burr.stream.items"
 STREAM_STOPPED_EARLY = "burr.stream.stopped_early"
 SPAWNING_APP_ID = "burr.spawning_parent.app_id"
 SPAWNING_SEQUENCE_ID = "burr.spawning_parent.sequence_id"
+# Ids and names: the scrubber neither treats them as secrets nor searches their values.
+declare_identifier_keys(APP_ID, SEQUENCE_ID, ACTION, METHOD, WRITES, SPAWNING_APP_ID)
 
 #: Burr reports these methods around the creation of a generator, not its consumption: the
 #: ``step``/``astep`` calls the generator makes as it is consumed are reported (and traced)

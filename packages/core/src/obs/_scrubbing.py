@@ -98,6 +98,16 @@ _DIGIT_RUN = re.compile(r"\d[\d -]{11,}\d")
 #: Strings up to this length have their "clean" verdict cached (routes, names, templates repeat).
 _CACHE_MAX_LENGTH = 256
 
+
+def declare_identifier_keys(*keys: str) -> None:
+    """Attributes an integration writes whose values are ids, names or enumerations.
+
+    They are never scrubbed by name and their values are not searched, which keeps unique ids
+    off the hot path's slow search (see ``IDENTIFIER_KEYS``).
+    """
+    IDENTIFIER_KEYS.update(keys)
+
+
 _UNSEEN = object()
 
 #: Attributes obs itself writes whose values are never secrets.
@@ -106,7 +116,7 @@ _SAFE_KEYS = frozenset({"obs.scrubbed", "obs.msg_template", "obs.level", "obs.sp
 #: Semantic-convention attributes whose values are identifiers, names or enumerations: their
 #: keys are never secret and their values are not searched (a numeric message id is not a card
 #: number, and an id is unique per span, so searching it would never hit the cache).
-IDENTIFIER_KEYS = frozenset(
+IDENTIFIER_KEYS: set[str] = set(
     {
         "http.request.method",
         "http.route",
@@ -137,12 +147,6 @@ IDENTIFIER_KEYS = frozenset(
         "gen_ai.response.id",
         "gen_ai.response.finish_reasons",
         "gen_ai.output.type",
-        "burr.app_id",
-        "burr.action",
-        "burr.method",
-        "burr.sequence_id",
-        "burr.writes",
-        "burr.spawning_parent.app_id",
         "code.function.name",
         "obs.level",
         "obs.span_type",
@@ -202,7 +206,8 @@ class Scrubber:
         self._value_re = re.compile(f"{assignment}|{shapes}", re.IGNORECASE)
         self._value_names = [name for name, _ in _VALUE_PATTERNS]
         self._callback = options.callback
-        self._safe = _SAFE_KEYS | IDENTIFIER_KEYS | frozenset(options.safe_keys)
+        self._safe = _SAFE_KEYS | frozenset(options.safe_keys)
+        # The shared set, not a copy: integrations may declare theirs after configure.
         self._identifiers = IDENTIFIER_KEYS
         self._key_cache: dict[str, str | None] = {}
         self._clean: dict[str, bool] = {}
@@ -217,7 +222,7 @@ class Scrubber:
         except KeyError:
             pass
         verdict = None
-        if key not in self._safe:
+        if key not in self._safe and key not in self._identifiers:
             m = self._key_re.search(key)
             verdict = m.group(0).lower() if m else None
         if len(self._key_cache) > 10_000:  # unbounded keys (a misuse) must not grow memory

@@ -15,7 +15,7 @@ from obs._diagnostics import internal_error, logger, warn_once
 from obs._errors import describe, error_type, record_exception
 from obs._integration import Integration
 from obs._propagation import Incoming, extract, header_getter, inject
-from obs._scrubbing import REPLACEMENT
+from obs._scrubbing import REPLACEMENT, declare_identifier_keys
 from obs._settings import PropagationPolicy, parse_policy
 from obs._settings import current as settings
 
@@ -84,6 +84,7 @@ __all__ = [
     "Incoming",
     "Integration",
     "PropagationPolicy",
+    "declare_identifier_keys",
     "describe",
     "distribution_version",
     "error_type",
