@@ -39,7 +39,7 @@ def test_status_errors(instrumented: Capture, client: Any, status: int, error: t
     [event] = span.events
     assert event.name == "exception"
     assert (event.attributes or {})["exception.type"].endswith(error.__name__)
-    [duration] = instrumented.metrics()["gen_ai.client.operation.duration"]
+    [duration] = instrumented.metrics()["gen_ai.client.inference.duration"]
     assert duration.attributes["error.type"] == f"openai.{error.__name__}"
 
 

@@ -26,6 +26,7 @@ from obs.instrumentation import (
 from obs_openai import _messages
 from obs_openai import _semconv as sc
 from obs_openai._messages import StreamedChoice, get
+from obs_openai._metrics import USAGE_FIELDS, GenAIMetrics, cache_write_tokens
 
 _perf = time.perf_counter
 
@@ -43,19 +44,7 @@ class Telemetry:
         version = distribution_version("obs-openai")
         self.capture_content = capture_content
         self.tracer = get_tracer(sc.SCOPE, version, tracer_provider)
-        meter = get_meter(sc.SCOPE, version, meter_provider)
-        self.duration = meter.create_histogram(
-            sc.DURATION_METRIC,
-            unit="s",
-            description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
-        )
-        self.tokens = meter.create_histogram(
-            sc.TOKEN_METRIC,
-            unit="{token}",
-            description="Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=list(sc.TOKEN_BUCKETS),
-        )
+        self.metrics = GenAIMetrics(get_meter(sc.SCOPE, version, meter_provider))
 
     def capture(self) -> bool:
         """Record prompts and completions? The per-instrumentation option wins over settings."""
@@ -195,14 +184,21 @@ class ModelCall:
         try:
             if self.first_chunk is None:
                 self.first_chunk = _perf()
-                if self.endpoint == sc.RESPONSES:
-                    self._responses_event(item)
-                    return
-                self.response_id = item.id
-                self.response_model = item.model
-            elif self.endpoint == sc.RESPONSES:
+            if self.endpoint == sc.RESPONSES:
                 self._responses_event(item)
                 return
+            # Azure's first chunk (prompt filter results) has an empty id and model: keep the
+            # first non-empty ones.
+            if not self.response_id:
+                self.response_id = item.id
+            if not self.response_model:
+                self.response_model = item.model
+            # Service tier and fingerprint ride on every chunk, or only on some (streams
+            # without the usage chunk end without them): keep the last one seen.
+            tier = getattr(item, "service_tier", None)
+            fingerprint = getattr(item, "system_fingerprint", None)
+            if tier is not None or fingerprint is not None:
+                self._response_extra(tier, fingerprint)
             for choice in item.choices:
                 reason = choice.finish_reason
                 if reason is not None:
@@ -219,15 +215,15 @@ class ModelCall:
 
     def _usage_chunk(self, chunk: Any) -> None:
         self.usage = chunk.usage
-        # The last chunks carry these; reading them once, at the usage chunk, is enough.
-        extra: dict[str, AttributeValue] = {}
-        tier = getattr(chunk, "service_tier", None)
-        if isinstance(tier, str):
+
+    def _response_extra(self, tier: object, fingerprint: object) -> None:
+        extra = self.response_extra
+        if extra is None:
+            extra = self.response_extra = {}
+        if isinstance(tier, str) and tier:
             extra[sc.RESPONSE_SERVICE_TIER] = tier
-        fingerprint = getattr(chunk, "system_fingerprint", None)
-        if isinstance(fingerprint, str):
+        if isinstance(fingerprint, str) and fingerprint:
             extra[sc.SYSTEM_FINGERPRINT] = fingerprint
-        self.response_extra = extra
 
     def _choice(self, index: int, choice: Any) -> None:
         choices = self.choices
@@ -315,19 +311,14 @@ class ModelCall:
                 attributes[sc.RESPONSE_MODEL] = self.response_model
             if self.error is not None:
                 attributes[sc.ERROR_TYPE] = self.error
-        telemetry = self.telemetry
-        telemetry.duration.record(_perf() - self.started, attributes)
-        usage = self.usage
-        if usage is None:
-            return
-        input_name, output_name, _, _ = _USAGE_FIELDS[self.endpoint]
-        tokens = get(usage, input_name)
-        if type(tokens) is int:
-            telemetry.tokens.record(tokens, {**attributes, sc.TOKEN_TYPE: "input"})
-        if output_name is not None:
-            tokens = get(usage, output_name)
-            if type(tokens) is int:
-                telemetry.tokens.record(tokens, {**attributes, sc.TOKEN_TYPE: "output"})
+        first_chunk = self.first_chunk
+        self.telemetry.metrics.record(
+            self.endpoint,
+            attributes,
+            _perf() - self.started,
+            None if first_chunk is None else first_chunk - self.started,
+            self.usage,
+        )
 
 
 def _has_error(span: trace_api.Span) -> bool:
@@ -335,31 +326,11 @@ def _has_error(span: trace_api.Span) -> bool:
     return status is not None and status.status_code is trace_api.StatusCode.ERROR
 
 
-_CHAT_USAGE = (
-    "prompt_tokens",
-    "completion_tokens",
-    "prompt_tokens_details",
-    "completion_tokens_details",
-)
-_USAGE_FIELDS: dict[str, tuple[str, str | None, str | None, str | None]] = {
-    # endpoint -> (input, output, input details, output details); None: not reported
-    sc.CHAT: _CHAT_USAGE,
-    sc.TEXT_COMPLETION: _CHAT_USAGE,
-    sc.RESPONSES: (
-        "input_tokens",
-        "output_tokens",
-        "input_tokens_details",
-        "output_tokens_details",
-    ),
-    sc.EMBEDDINGS: ("prompt_tokens", None, None, None),
-}
-
-
 def _usage_attributes(usage: object, endpoint: str, out: dict[str, AttributeValue]) -> None:
     """Token counts, named per the conventions whichever API (chat or Responses) reported them."""
     if usage is None:
         return
-    input_name, output_name, input_details, output_details = _USAGE_FIELDS[endpoint]
+    input_name, output_name, input_details, output_details = USAGE_FIELDS[endpoint]
     value = get(usage, input_name)
     if type(value) is int:
         out[sc.INPUT_TOKENS] = value
@@ -375,6 +346,9 @@ def _usage_attributes(usage: object, endpoint: str, out: dict[str, AttributeValu
         value = get(details, "cached_tokens")
         if type(value) is int and value:
             out[sc.CACHED_INPUT_TOKENS] = value
+    written = cache_write_tokens(usage, details)
+    if written:
+        out[sc.CACHE_WRITE_INPUT_TOKENS] = written
     details = get(usage, output_details) if output_details else None
     if details is not None:
         value = get(details, "reasoning_tokens")
