@@ -268,3 +268,68 @@ def test_previous_metric_names_on_request(
         "input": completion.usage.prompt_tokens,
         "output": completion.usage.completion_tokens,
     }
+
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "description": "Find an order",
+            "parameters": {"type": "object", "properties": {"id": {"type": "string"}}},
+        },
+    }
+]
+
+
+def test_tool_definitions_under_content_capture(obs_capture: Capture, client: Any) -> None:
+    obs_openai.instrument_openai(capture_content=True)
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    finally:
+        obs_openai.uninstrument_openai()
+    attrs = dict(obs_capture.one("chat gpt-4o-mini").attributes or {})
+    [tool] = json.loads(str(attrs["gen_ai.tool.definitions"]))
+    assert tool == {
+        "type": "function",
+        "name": "lookup",
+        "description": "Find an order",
+        "parameters": {"type": "object", "properties": {"id": {"type": "string"}}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "captured"),
+    [("true", True), ("SPAN_ONLY", True), ("span_and_event", True), ("False", False),
+     ("NO_CONTENT", False), ("EVENT_ONLY", False)],
+)  # fmt: skip
+def test_standard_genai_capture_variable(
+    obs_capture: Capture,
+    client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+    captured: bool,
+) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", value)
+    obs_openai.instrument_openai()
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    finally:
+        obs_openai.uninstrument_openai()
+    attrs = dict(obs_capture.one("chat gpt-4o-mini").attributes or {})
+    assert ("gen_ai.input.messages" in attrs) is captured
+    assert ("gen_ai.tool.definitions" in attrs) is captured
+
+
+def test_unknown_genai_capture_value_warns_and_is_ignored(
+    obs_capture: Capture, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "maybe")
+    with pytest.warns(RuntimeWarning, match="CAPTURE_MESSAGE_CONTENT"):
+        obs_openai.instrument_openai()
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    finally:
+        obs_openai.uninstrument_openai()
+    attrs = dict(obs_capture.one("chat gpt-4o-mini").attributes or {})
+    assert "gen_ai.input.messages" not in attrs  # obs's own default: off

@@ -7,7 +7,9 @@ reference to the objects returned to the user, so it never keeps a stream alive.
 
 from __future__ import annotations
 
+import os
 import time
+import warnings
 from typing import Any
 
 from opentelemetry import metrics as metrics_api
@@ -30,6 +32,34 @@ from obs_openai._metrics import USAGE_FIELDS, GenAIMetrics, cache_write_tokens
 
 _perf = time.perf_counter
 
+#: ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``: ``true``/``false``, or where content
+#: goes. obs records content on spans, so the span-bearing values switch it on.
+_GENAI_CAPTURE = {
+    "true": True,
+    "false": False,
+    "span_only": True,
+    "span_and_event": True,
+    "event_only": False,
+    "no_content": False,
+}
+
+
+def genai_capture_from_environment() -> bool | None:
+    """The standard GenAI content switch, None when unset; an unknown value is said once."""
+    raw = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+    if raw is None or not raw.strip():
+        return None
+    value = _GENAI_CAPTURE.get(raw.strip().lower())
+    if value is None:
+        # Python's warning filter says it once per place; the setting then does nothing.
+        warnings.warn(
+            "obs-openai: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="
+            f"{raw.strip()[:40]!r} is not one of {', '.join(sorted(_GENAI_CAPTURE))}; ignored",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return value
+
 
 class Telemetry:
     """The tracer, metric instruments and options of one instrumentation."""
@@ -43,13 +73,17 @@ class Telemetry:
     ) -> None:
         version = distribution_version("obs-openai")
         self.capture_content = capture_content
+        self.genai_capture = genai_capture_from_environment()
         self.tracer = get_tracer(sc.SCOPE, version, tracer_provider)
         self.metrics = GenAIMetrics(get_meter(sc.SCOPE, version, meter_provider))
 
     def capture(self) -> bool:
-        """Record prompts and completions? The per-instrumentation option wins over settings."""
+        """Record prompts and completions? The per-instrumentation option wins, then the
+        GenAI conventions' own variable, then obs's setting."""
         if self.capture_content is not None:
             return self.capture_content
+        if self.genai_capture is not None:
+            return self.genai_capture
         return settings().capture_content
 
 
