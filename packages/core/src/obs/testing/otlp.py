@@ -7,7 +7,8 @@
         spans = receiver.spans()  # decoded opentelemetry.proto Span messages
 
 It can also answer with a chosen status (500, 429; per path too) or be made slow, to test
-exporters that misbehave, and it keeps the raw request bodies so a test can search every exported byte.
+exporters that misbehave, and it keeps the raw request bodies so a test can search every
+exported byte.
 """
 
 from __future__ import annotations
