@@ -38,6 +38,7 @@ from obs._export_health import (
     run_bounded,
     shutdown_timeout_ms,
 )
+from obs._logging_bridge import stdlib as _logging_stdlib
 from obs._pipeline import Pipeline
 from obs._providers import SwappableMeterProvider, SwappableTracerProvider
 from obs._scrubbing import Scrubber, ScrubbingOptions
@@ -209,6 +210,8 @@ def configure(
     tracer_provider: trace_api.TracerProvider | None = None,
     meter_provider: metrics_api.MeterProvider | None = None,
     instrument: InstrumentOption = False,
+    logging: bool | str | None = None,
+    logging_levels: Mapping[str, str | int] | None = None,
 ) -> Obs:
     """Configure tracing, logs-as-spans and metrics for this process. See the README.
 
@@ -283,6 +286,8 @@ def configure(
             atexit.register(_shutdown_at_exit)
             _state.atexit_registered = True
 
+        # After the providers: a record logged from here on has somewhere to go.
+        _logging_stdlib.install(logging, logging_levels)
         instrumented = _instrument(instrument)
         _state.handle = Obs(
             settings=settings,
@@ -478,6 +483,7 @@ def shutdown() -> None:
         if _state.meter_proxy is not None:
             _state.meter_proxy.swap(metrics_api.NoOpMeterProvider())
         _state.handle = None
+        _logging_stdlib.uninstall()
         _settings.install(Settings(scrubber=Scrubber()))
 
 
