@@ -30,9 +30,13 @@ PYTHON_LEVELS: dict[str, int] = {
 #: Their records describe the export of spans; turning them into spans would feed back.
 NEVER_BRIDGED = ("obs", "opentelemetry")
 
-#: Default per-logger levels: httpx and httpcore log a line per request at INFO/DEBUG, which
-#: obs-httpx already records as a span. The user's ``logging_levels`` entries win.
-DEFAULT_LOGGER_LEVELS: dict[str, str] = {"httpx": "warn", "httpcore": "warn"}
+#: Default per-logger levels: httpx/httpcore and uvicorn's access log write a line per request,
+#: which the client or server span already records. The user's ``logging_levels`` entries win.
+DEFAULT_LOGGER_LEVELS: dict[str, str] = {
+    "httpx": "warn",
+    "httpcore": "warn",
+    "uvicorn.access": "warn",
+}
 
 
 def level_name(number: int) -> str:
