@@ -35,6 +35,8 @@ NEVER_BRIDGED = ("obs", "opentelemetry")
 DEFAULT_LOGGER_LEVELS: dict[str, str] = {
     "httpx": "warn",
     "httpcore": "warn",
+    "httpx2": "warn",
+    "httpcore2": "warn",
     "uvicorn.access": "warn",
 }
 

@@ -73,7 +73,8 @@ def _template_and_message(record: logging.LogRecord) -> tuple[str, str]:
         message = str(msg)
     # With arguments, ``msg`` is the constant template; without, the text is all there is.
     template = msg if isinstance(msg, str) and record.args else message
-    return template, message
+    # Some libraries frame a record in blank lines (banners); the name should not start there.
+    return template.strip() or template, message
 
 
 # -- configure(logging=...) ----------------------------------------------------------------
