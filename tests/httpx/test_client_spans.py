@@ -174,3 +174,19 @@ def test_a_user_client_span_around_the_call_is_not_doubled(instrumented, server)
     with tracer.start_as_current_span("call customers", kind=SpanKind.CLIENT):
         httpx.get(f"{server.url}/headers")
     assert [s.name for s in instrumented.spans] == ["call customers"]
+
+
+def test_query_redaction_follows_the_scrubbing_settings(obs_capture, server):
+    obs_httpx.instrument_httpx()
+    try:
+        url = f"{server.url}/headers?national_id=123&sig=zzz&page=2"
+        obs_capture.configure(scrubbing=obs.ScrubbingOptions(extra_patterns=[r"national[_ ]id"]))
+        httpx.get(url)
+        obs_capture.configure(scrubbing=False)
+        httpx.get(url)
+    finally:
+        obs_httpx.uninstrument_httpx()
+    first, second = (s.attributes["url.full"] for s in obs_capture.find("GET"))
+    assert first.endswith("?national_id=[scrubbed: national_id]&sig=REDACTED&page=2")
+    # Scrubbing off: the user's choice, except the convention's signature parameters.
+    assert second.endswith("?national_id=123&sig=REDACTED&page=2")
