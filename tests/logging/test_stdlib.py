@@ -117,7 +117,11 @@ def test_exc_info_is_recorded_as_an_exception(obs_capture):
 
 
 def test_levels_per_logger(obs_capture):
-    obs_capture.configure(logging="debug", logging_levels={"noisy": "warning", "noisy.keep": 10})
+    obs_capture.configure(
+        logging="debug",
+        logging_levels={"noisy": "warning", "noisy.keep": 10, "noisy.banner": "CRITICAL"},
+    )
+    logging.getLogger("noisy.banner").error("dropped: below critical")
     logging.getLogger("noisy").info("dropped")
     logging.getLogger("noisy.sub").info("dropped too")
     logging.getLogger("noisy.sub").warning("kept: warning")

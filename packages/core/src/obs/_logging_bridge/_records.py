@@ -3,6 +3,7 @@ levels, and the one guarded way into a log span."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -65,6 +66,8 @@ def python_level(value: str | int) -> int:
     text = value.strip()
     if text.isdigit():
         return int(text)
+    if text.lower() == "critical":  # Python's name for what obs calls fatal
+        return logging.CRITICAL
     return PYTHON_LEVELS[parse_level(text)]
 
 

@@ -73,8 +73,8 @@ def _template_and_message(record: logging.LogRecord) -> tuple[str, str]:
         message = str(msg)
     # With arguments, ``msg`` is the constant template; without, the text is all there is.
     template = msg if isinstance(msg, str) and record.args else message
-    # Some libraries frame a record in blank lines (banners); the name should not start there.
-    return template.strip() or template, message
+    # Some libraries frame a record in blank lines (banners); neither should start there.
+    return template.strip() or template, message.strip() or message
 
 
 # -- configure(logging=...) ----------------------------------------------------------------
