@@ -65,7 +65,7 @@ def test_each_log_level(obs_capture, level):
 
 
 def test_level_numbers_follow_opentelemetry_severity(obs_capture):
-    for level in ("trace", "debug", "info", "notice", "warn", "error", "fatal"):
+    for level in ("trace_log", "debug", "info", "notice", "warn", "error", "fatal"):
         getattr(obs, level)(level)
     numbers = [s.attributes["obs.level_num"] for s in obs_capture.logs()]
     assert numbers == [1, 5, 9, 10, 13, 17, 21]
