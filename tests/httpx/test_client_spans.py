@@ -190,3 +190,23 @@ def test_query_redaction_follows_the_scrubbing_settings(obs_capture, server):
     assert first.endswith("?national_id=[scrubbed: national_id]&sig=REDACTED&page=2")
     # Scrubbing off: the user's choice, except the convention's signature parameters.
     assert second.endswith("?national_id=123&sig=REDACTED&page=2")
+
+
+async def test_concurrent_requests_keep_their_own_parents(instrumented, server):
+    import asyncio
+
+    async def one(client: httpx.AsyncClient, n: int) -> tuple[str, dict[str, str]]:
+        with obs.span("job {n}", n=n):
+            await asyncio.sleep(0)
+            return f"job {n}", (await client.get(f"{server.url}/headers")).json()
+
+    async with httpx.AsyncClient() as client:
+        results = await asyncio.gather(*(one(client, n) for n in range(20)))
+    spans = instrumented.find("GET")
+    assert len(spans) == 20
+    by_id = {s.context.span_id: s for s in spans}
+    for job, seen in results:
+        trace_id, span_id = _traceparent_ids(seen["traceparent"])
+        request_span = by_id[span_id]
+        assert request_span.context.trace_id == trace_id
+        assert instrumented.parent(request_span).attributes["obs.msg"] == job
