@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import subprocess
 import sys
 import textwrap
@@ -166,18 +167,61 @@ def test_export_threads_records_do_not_feed_back(obs_capture):
     assert names == ["one"]
 
 
-def test_reconfigure_keeps_one_handler_and_shutdown_removes_it(obs_capture):
-    root = logging.getLogger()
+def test_reconfigure_bridges_once_and_shutdown_stops_it(obs_capture):
+    original = logging.Logger.callHandlers
     for _ in range(3):
         obs_capture.configure(logging=True)
-    assert sum(isinstance(h, obs.LogHandler) for h in root.handlers) == 1
     log.info("once")
     assert len(obs_capture.logs()) == 1
     obs_capture.configure(logging=False)
-    assert not any(isinstance(h, obs.LogHandler) for h in root.handlers)
+    assert logging.Logger.callHandlers is original  # restored exactly
+    log.info("not bridged")
     obs_capture.configure(logging=True)
     obs.shutdown()
-    assert not any(isinstance(h, obs.LogHandler) for h in root.handlers)
+    assert logging.Logger.callHandlers is original
+    log.info("not bridged either")
+    assert [s.name for s in obs_capture.logs()] == ["once"]
+
+
+def test_the_applications_logging_setup_stays_its_own(obs_capture):
+    # A handler on the root logger would make a later basicConfig() a silent no-op, and
+    # basicConfig(force=True) / dictConfig would drop it: obs takes no place there.
+    root = logging.getLogger()
+    before = list(root.handlers)
+    obs_capture.configure(logging=True)
+    assert root.handlers == before
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "incremental": False,
+            "disable_existing_loggers": False,
+            "handlers": {"null": {"class": "logging.NullHandler"}},
+            "loggers": {"configured": {"handlers": ["null"], "propagate": False, "level": "INFO"}},
+        }
+    )
+    configured = logging.getLogger("configured")
+    try:
+        logging.getLogger("configured.app").info("still bridged %d", 1)
+    finally:
+        configured.handlers.clear()
+        configured.propagate = True
+        configured.setLevel(logging.NOTSET)
+    assert [s.name for s in obs_capture.logs()] == ["still bridged %d"]
+
+
+def test_basic_config_after_obs_still_configures_logging():
+    script = textwrap.dedent(
+        """
+        import logging, obs
+        obs.configure(logging=True, console=False, store=False, service_name="s")
+        logging.basicConfig(format="app: %(message)s", level=logging.INFO)
+        logging.getLogger("app").info("printed by the app's own handler")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "app: printed by the app's own handler" in result.stderr
 
 
 @pytest.mark.parametrize(("value", "expected"), [("1", ["info"]), ("debug", ["debug", "info"])])

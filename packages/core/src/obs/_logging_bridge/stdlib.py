@@ -5,8 +5,9 @@
 becomes a log span named ``order %s paid`` (the record's %-template, so logs group by it and
 names stay low-cardinality), ``obs.msg`` = ``order 7 paid``, the ``extra`` fields as attributes
 (scrubbed like every attribute), ``exc_info`` recorded as an exception, in the trace that is
-current where the record was made. ``configure(logging=True)`` (or ``OBS_LOGGING=1``) installs
-one on the root logger; ``logging.getLogger().addHandler(obs.LogHandler())`` does it by hand.
+current where the record was made. ``configure(logging=True)`` (or ``OBS_LOGGING=1``) hands
+every record to one (below: without taking a place among the root logger's handlers);
+``logging.getLogger("app").addHandler(obs.LogHandler())`` attaches one by hand.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from obs._attributes import to_attributes
 from obs._diagnostics import internal_error
@@ -78,38 +80,66 @@ def _template_and_message(record: logging.LogRecord) -> tuple[str, str]:
 
 
 # -- configure(logging=...) ----------------------------------------------------------------
+#
+# ``configure(logging=True)`` does not add its handler to the root logger: a handler there
+# makes a later ``logging.basicConfig()`` a silent no-op (it only acts on a root without
+# handlers), and ``basicConfig(force=True)`` or a ``dictConfig`` naming the root would drop
+# it, silently. Instead ``Logger.callHandlers``, through which every record that passed its
+# logger's level goes once, hands the record to obs's handler first; the logging set-up is
+# the application's, before and after. (Sentry's logging integration hooks in the same way
+# for the same reason.)
 
 _installed: LogHandler | None = None
+_original_call_handlers: Any = None
+
+
+def _call_handlers(logger: logging.Logger, record: logging.LogRecord) -> None:
+    handler = _installed
+    if handler is not None and record.levelno >= handler.level:
+        handler.handle(record)
+    _original_call_handlers(logger, record)
 
 
 def install(option: bool | str | None, levels: Mapping[str, str | int] | None) -> None:
-    """Put one ``LogHandler`` on the root logger (replacing obs's previous one), or none.
+    """Bridge every record to obs (replacing obs's previous set-up), or none.
 
     ``option``: True (records at INFO and above), a level name, False, or None to read
     ``OBS_LOGGING`` (``1``/``true``, a level name, or ``0``/``false``).
     """
-    global _installed
+    global _installed, _original_call_handlers
     if option is None:
         option = _env_option()
     uninstall()
     if option is False:
         return
     least = logging.INFO if option is True else _records.python_level(option)
-    handler = LogHandler(least, levels)
     root = logging.getLogger()
-    if not [h for h in root.handlers if not isinstance(h, LogHandler)] and root.level > least:
+    if not root.handlers and root.level > least:
         # Nobody configured logging (no handler, default WARNING): records below WARNING
-        # would never reach any handler. A level someone set beside their handlers stays.
+        # would never be made. Python's last-resort output still prints WARNING and up only;
+        # a level someone set beside their handlers stays theirs.
         root.setLevel(least)
-    root.addHandler(handler)
-    _installed = handler
+    _installed = LogHandler(least, levels)
+    if _original_call_handlers is None:
+        _original_call_handlers = logging.Logger.callHandlers
+        logging.Logger.callHandlers = _call_handlers  # type: ignore[method-assign,assignment]
 
 
 def uninstall() -> None:
-    global _installed
-    if _installed is not None:
-        logging.getLogger().removeHandler(_installed)
-        _installed = None
+    global _installed, _original_call_handlers
+    _installed = None
+    # Someone who wrapped it after us keeps theirs; ours then stays, inert (no handler).
+    if (
+        _original_call_handlers is not None
+        and logging.Logger.__dict__.get("callHandlers") is _call_handlers
+    ):
+        logging.Logger.callHandlers = _original_call_handlers  # type: ignore[method-assign]
+        _original_call_handlers = None
+
+
+def installed() -> LogHandler | None:
+    """The handler ``configure(logging=...)`` installed, if any."""
+    return _installed
 
 
 def _env_option() -> bool | str:
