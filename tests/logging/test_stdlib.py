@@ -201,11 +201,14 @@ def test_the_applications_logging_setup_stays_its_own(obs_capture):
     )
     configured = logging.getLogger("configured")
     try:
-        logging.getLogger("configured.app").info("still bridged %d", 1)
+        logging.getLogger("configured.app").info("kept out of the app's logs %d", 1)
+        configured.propagate = True
+        logging.getLogger("configured.app").info("still bridged %d", 2)
     finally:
         configured.handlers.clear()
         configured.propagate = True
         configured.setLevel(logging.NOTSET)
+    # propagate=False keeps a logger's records out of obs as out of the root's handlers.
     assert [s.name for s in obs_capture.logs()] == ["still bridged %d"]
 
 
@@ -213,15 +216,22 @@ def test_basic_config_after_obs_still_configures_logging():
     script = textwrap.dedent(
         """
         import logging, obs
-        obs.configure(logging=True, console=False, store=False, service_name="s")
+        obs.configure(logging=True, console=True, store=False, service_name="s")
         logging.basicConfig(format="app: %(message)s", level=logging.INFO)
         logging.getLogger("app").info("printed by the app's own handler")
+        logging.basicConfig(format="again: %(message)s", level=logging.INFO, force=True)
+        logging.getLogger("app").info("after force")
         """
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
-    assert "app: printed by the app's own handler" in result.stderr
+    lines = result.stderr.splitlines()
+    assert "app: printed by the app's own handler" in lines
+    assert "again: after force" in lines
+    # ... and obs saw both (its console prints the log spans).
+    assert any(line.endswith("INFO   printed by the app's own handler") for line in lines)
+    assert any(line.endswith("INFO   after force") for line in lines)
 
 
 @pytest.mark.parametrize(("value", "expected"), [("1", ["info"]), ("debug", ["debug", "info"])])

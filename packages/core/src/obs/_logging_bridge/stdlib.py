@@ -85,9 +85,9 @@ def _template_and_message(record: logging.LogRecord) -> tuple[str, str]:
 # makes a later ``logging.basicConfig()`` a silent no-op (it only acts on a root without
 # handlers), and ``basicConfig(force=True)`` or a ``dictConfig`` naming the root would drop
 # it, silently. Instead ``Logger.callHandlers``, through which every record that passed its
-# logger's level goes once, hands the record to obs's handler first; the logging set-up is
-# the application's, before and after. (Sentry's logging integration hooks in the same way
-# for the same reason.)
+# logger's level goes once, hands the record to obs's handler first, when a handler on the
+# root logger would have seen it; the logging set-up is the application's, before and after.
+# (Sentry's logging integration hooks in the same way for the same reason.)
 
 _installed: LogHandler | None = None
 _original_call_handlers: Any = None
@@ -95,9 +95,20 @@ _original_call_handlers: Any = None
 
 def _call_handlers(logger: logging.Logger, record: logging.LogRecord) -> None:
     handler = _installed
-    if handler is not None and record.levelno >= handler.level:
+    if handler is not None and record.levelno >= handler.level and _reaches_root(logger):
         handler.handle(record)
     _original_call_handlers(logger, record)
+
+
+def _reaches_root(logger: logging.Logger) -> bool:
+    """Would a handler on the root logger see this logger's records? (``propagate=False``
+    keeps a library's records out of the application's logs; obs's as well.)"""
+    current: logging.Logger | None = logger
+    while current is not None:
+        if not current.propagate:
+            return current.parent is None  # the root itself
+        current = current.parent
+    return True
 
 
 def install(option: bool | str | None, levels: Mapping[str, str | int] | None) -> None:
