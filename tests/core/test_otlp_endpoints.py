@@ -4,6 +4,9 @@ and a backend without a metrics endpoint (Phoenix answers 405) left alone after 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -197,3 +200,29 @@ def test_resolution_rules(monkeypatch, env, argument, enabled, expected):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert resolve(argument, enabled) == expected
+
+
+def test_a_traces_only_process_exits_at_once_and_quietly(receiver):
+    # What a user saw: with only the traces endpoint set, every process exit waited on a
+    # metric export to localhost:4318 (bounded by OBS_SHUTDOWN_TIMEOUT_S, 5 s) and logged
+    # connection errors.
+    script = (
+        "import time, obs\n"
+        "obs.configure(service_name='short-lived')\n"
+        "with obs.span('job'):\n"
+        "    obs.counter('jobs').add(1)\n"
+        "print(time.time(), flush=True)\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in OTLP_VARIABLES},
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{receiver.endpoint}/v1/traces",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    exit_took = time.time() - float(result.stdout.strip())
+    assert result.returncode == 0, result.stderr
+    assert exit_took < 2.5, exit_took
+    assert "4318" not in result.stderr
+    assert "Failed to export" not in result.stderr
+    assert [s.name for s in receiver.spans()] == ["job"]

@@ -11,7 +11,6 @@ URL_FULL = "url.full"
 URL_SCHEME = "url.scheme"
 ERROR_TYPE = "error.type"
 PROTOCOL_VERSION = "network.protocol.version"
-RESEND_COUNT = "http.request.resend_count"
 
 CLIENT_DURATION = "http.client.request.duration"
 #: The convention's advisory buckets for HTTP durations, in seconds.
