@@ -176,10 +176,14 @@ def test_one_trace_per_request_in_the_local_store(redis, tmp_path):
         def complete() -> bool:
             if not store.exists():
                 return False
-            with sqlite3.connect(store) as conn:
-                rows = conn.execute(
-                    "SELECT trace_id, count(*) FROM spans WHERE kind = 'consumer' GROUP BY trace_id"
-                ).fetchall()
+            try:
+                with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as conn:
+                    rows = conn.execute(
+                        "SELECT trace_id, count(*) FROM spans WHERE kind = 'consumer' "
+                        "GROUP BY trace_id"
+                    ).fetchall()
+            except sqlite3.OperationalError:  # busy, or (an older obs) tables not made yet
+                return False
             return len(rows) == len(trace_ids)
 
         wait_until(complete)

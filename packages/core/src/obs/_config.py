@@ -181,7 +181,11 @@ def _store_processor(
         or float(os.environ.get("OBS_STORE_MAX_SIZE_MB") or DEFAULT_MAX_SIZE_MB),
     )
     # Short delay: a person running `obs traces` right after a request expects to see it.
-    return BoundedBatchSpanProcessor(exporter, schedule_delay_millis=500, label=f"store {path}")
+    # Reporting: store write failures are counted and said like OTLP's, by exporter.
+    label = f"store {path}"
+    return BoundedBatchSpanProcessor(
+        ReportingSpanExporter(exporter, label), schedule_delay_millis=500, label=label
+    )
 
 
 def configure(
