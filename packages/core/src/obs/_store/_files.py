@@ -85,6 +85,14 @@ def check_file(path: Path, *, follow_symlink: bool) -> None:
             os.chmod(candidate, stat.S_IMODE(info.st_mode) & 0o600)
 
 
+def remove_orphan_companions(path: Path) -> None:
+    """Remove ``-wal``/``-shm`` files whose store file is gone."""
+    for candidate in companions(path):
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.lstat(candidate).st_mode) and not os.path.lexists(path):
+                os.unlink(candidate)
+
+
 def identity(path: Path) -> tuple[int, int] | None:
     """(device, inode) of the file at ``path`` now, or None if there is none."""
     try:

@@ -39,6 +39,7 @@ from obs._store._files import (
     create_complete,
     identity,
     prepare_directory,
+    remove_orphan_companions,
     tighten_default_directory,
 )
 from obs._store._functions import register_functions
@@ -108,6 +109,9 @@ def open_for_writing(path: Path, *, follow_symlink: bool = True) -> sqlite3.Conn
     if not follow_symlink:
         tighten_default_directory(directory)
     if not os.path.lexists(path):
+        # A -wal left by a store deleted or moved while open belongs to the old file (SQLite
+        # does not checkpoint a moved file on close); the new file must not replay it.
+        remove_orphan_companions(path)
         create_complete(path, _build)
     check_file(path, follow_symlink=follow_symlink)
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -237,6 +241,11 @@ def write_rows(
         raise
 
 
+def _schema_cookie(conn: sqlite3.Connection) -> int:
+    """SQLite's counter of layout changes: cheap to read before every batch."""
+    return int(conn.execute("PRAGMA schema_version").fetchone()[0])
+
+
 # -- the exporter ------------------------------------------------------------------------
 
 
@@ -259,6 +268,7 @@ class StoreExporter(SpanExporter):
         self.pruner = Pruner(self.path, max_age_s=max_age_s, max_size_mb=max_size_mb)
         self._conn: sqlite3.Connection | None = None
         self._identity: tuple[int, int] | None = None
+        self._schema_version = 0
         self._lock = threading.Lock()
         self.written = 0
         self.failed = 0
@@ -297,12 +307,20 @@ class StoreExporter(SpanExporter):
     def _connection(self) -> sqlite3.Connection:
         if self._conn is not None and identity(self.path) != self._identity:
             # Deleted or replaced under us: writing on would feed a file nobody can read.
+            # A moved file gets what its WAL holds first (SQLite skips that on close).
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             self._close()
             self.reopened += 1
         if self._conn is None:
             self._conn = open_for_writing(self.path, follow_symlink=self.follow_symlink)
             self._identity = identity(self.path)
+            self._schema_version = _schema_cookie(self._conn)
             self.pruner.attach(self._conn)
+        elif _schema_cookie(self._conn) != self._schema_version:
+            # Someone changed the layout while it was open (a trigger added?): check again.
+            migrate(self._conn, self.path)
+            self._schema_version = _schema_cookie(self._conn)
         return self._conn
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
