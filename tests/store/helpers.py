@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import pwd
 import sqlite3
 import subprocess
 import sys
@@ -92,7 +93,9 @@ def run_obs(
     """The installed `obs` command in a subprocess (as ``user`` when root can switch)."""
     command: Sequence[str] = [OBS, *args]
     if user is not None:
-        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
+        uid = pwd.getpwnam(user).pw_uid
+        gid = pwd.getpwnam(user).pw_gid
+        command = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", *command]
     return subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, check=False, **kwargs
     )

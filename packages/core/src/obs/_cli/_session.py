@@ -64,6 +64,12 @@ def store_session(args: argparse.Namespace, command: str) -> Iterator[StoreConne
                 "--timeout SECONDS)",
                 3,
             ) from None
+        if "authoriz" in str(exc):  # SQLite words it "not authorized" or "authorization denied"
+            raise CommandFailed(
+                f"obs {command}: not allowed: the obs command only reads (no writes, ATTACH, "
+                "VACUUM, PRAGMAs that set something, or extensions)",
+                2,
+            ) from None
         raise CommandFailed(f"obs {command}: {exc}", 2) from None
     except StoreUnavailable as exc:
         raise CommandFailed(f"obs {command}: {exc}") from None
