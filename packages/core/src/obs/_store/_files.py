@@ -102,6 +102,13 @@ def identity(path: Path) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
+def file_size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 def on_disk_bytes(path: Path) -> int:
     """The store file plus its WAL, as the filesystem counts them."""
     total = 0

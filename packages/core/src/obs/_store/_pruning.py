@@ -21,15 +21,17 @@ import time
 from pathlib import Path
 
 from obs._diagnostics import warn_once
-from obs._store._files import on_disk_bytes
+from obs._store._files import file_size, on_disk_bytes
 
 AGE_CHECK_S = 30.0
 PRUNE_BATCH_ROWS = 1000
 #: At most this many batches per call: the export thread goes back to exporting.
 MAX_BATCHES_PER_CALL = 200
-#: Fractions of the cap: data pages are pruned from HIGH down to LOW, leaving the rest for the
-#: WAL and for pages freed but not yet reused.
-HIGH, LOW, CHECK_FROM = 0.62, 0.52, 0.55
+#: Fractions of the cap. The data may use what the WAL does not need: the cap less the largest
+#: recent WAL (one transaction's pages: on a small store with random trace-id keys that is a
+#: good share of the file) and SLACK for pages freed but not yet reused; never less than FLOOR.
+#: A prune takes the data down to PRUNE_TO of that budget.
+SLACK, FLOOR, PRUNE_TO = 0.08, 0.2, 0.85
 
 
 class Pruner:
@@ -41,6 +43,11 @@ class Pruner:
         self._last_age_check = 0.0
         self._page_size = 4096
         self.pruned_rows = 0
+        #: The largest WAL seen after a recent commit (decays, so one burst is forgotten).
+        self.wal_peak = 0
+        #: How much one batch adds to the data (largest recent), so room is made before it.
+        self.growth = 0
+        self._last_used = 0
 
     def attach(self, conn: sqlite3.Connection) -> None:
         """Tune a freshly opened write connection for the cap."""
@@ -54,7 +61,9 @@ class Pruner:
             if now - self._last_age_check > AGE_CHECK_S:
                 self._last_age_check = now
                 self._prune_age(conn)
-            if on_disk_bytes(self.path) > CHECK_FROM * self.max_bytes:
+            wal = file_size(self.path.with_name(self.path.name + "-wal"))
+            self.wal_peak = max(wal, int(self.wal_peak * 0.95))
+            if file_size(self.path) + self.wal_peak > (1 - SLACK) * self.max_bytes * 0.9:
                 self._prune_size(conn)
         except sqlite3.Error as exc:
             # The spans were written; a prune that could not run now runs after the next batch.
@@ -91,29 +100,47 @@ class Pruner:
         free = conn.execute("PRAGMA freelist_count").fetchone()[0]
         return int((pages - free) * self._page_size)
 
+    def data_budget(self) -> int:
+        """How many bytes of pages the rows may use, the WAL's share set aside."""
+        budget = (1 - SLACK) * self.max_bytes - self.wal_peak
+        return int(max(FLOOR * self.max_bytes, budget))
+
     def _prune_size(self, conn: sqlite3.Connection) -> None:
         deleted = False
         used = self._used_bytes(conn)
-        if used > HIGH * self.max_bytes:
+        if self._last_used:
+            self.growth = max(used - self._last_used, int(self.growth * 0.95), 0)
+        budget = self.data_budget()
+        if used + self.growth > budget:
             # Deleting the oldest traces frees whole pages of the spans table but only thins
             # the pages of the indexes keyed by (random) trace ids, which later inserts refill;
             # so the rows to delete are estimated once, in proportion, not measured page by page.
             # Row ids grow with inserts: their span approximates the row count in O(1).
             first, last = conn.execute("SELECT min(rowid), max(rowid) FROM spans").fetchone()
             rows = 0 if first is None else last - first + 1
-            excess = rows - int(rows * LOW * self.max_bytes / used)
+            room = max(0, PRUNE_TO * budget - self.growth)
+            excess = rows - int(rows * room / used)
+            # Start from an empty WAL: the deletes' pages then reuse it instead of adding on.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            # Small transactions relative to the store: each one's pages pass through the WAL.
+            step = max(16, min(PRUNE_BATCH_ROWS, rows // 16))
             for _ in range(MAX_BATCHES_PER_CALL):
                 if excess <= 0:
                     break
-                count = self._delete_traces(conn, "", (), excess) or self._delete_spans(
-                    conn, "", (), excess
+                count = self._delete_traces(conn, "", (), min(excess, step)) or self._delete_spans(
+                    conn, "", (), min(excess, step)
                 )
                 if not count:
                     break
                 excess -= count
                 deleted = True
-        if deleted or on_disk_bytes(self.path) > self.max_bytes * 0.9:
+        if deleted:
+            # A delete touches pages all over the trace-id indexes: its WAL counts too.
+            wal = file_size(self.path.with_name(self.path.name + "-wal"))
+            self.wal_peak = max(self.wal_peak, wal)
+        if deleted or on_disk_bytes(self.path) > self.max_bytes * (1 - SLACK):
             self._give_back(conn)
+        self._last_used = self._used_bytes(conn)
 
     # -- deleting --------------------------------------------------------------------
 
@@ -172,14 +199,22 @@ class Pruner:
         return max(cursor.rowcount, 0)
 
     def _give_back(self, conn: sqlite3.Connection) -> None:
-        """Return freed pages beyond what inserts will soon reuse, then truncate the WAL."""
+        """Truncate the WAL; give pages back to the filesystem only when the file is too big.
+
+        In steady state pages freed by a prune are reused by the next inserts, so returning
+        them would only make the file shrink and grow again. They go back when the file holds
+        more than the data budget and its slack (the cap was lowered, or a big age prune ran).
+        """
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:  # incremental
-            keep = int((HIGH - LOW) * self.max_bytes) // self._page_size
-            chunk = max(16, self.wal_limit // self._page_size)
-            for _ in range(MAX_BATCHES_PER_CALL):
-                free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-                if free <= keep:
-                    break
-                conn.execute(f"PRAGMA incremental_vacuum({min(chunk, free - keep)})").fetchall()
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # not incremental
+            return
+        target_pages = (self.data_budget() + int(SLACK * self.max_bytes)) // self._page_size
+        chunk = max(16, self.wal_limit // self._page_size)
+        for _ in range(MAX_BATCHES_PER_CALL):
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+            count = min(free, pages - target_pages, chunk)
+            if count <= 0:
+                break
+            conn.execute(f"PRAGMA incremental_vacuum({count})").fetchall()
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
