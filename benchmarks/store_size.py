@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 OBS = str(Path(sys.executable).parent / "obs")
 ROUTES = [f"/api/v1/resource{i}/{{id}}" for i in range(20)]
-SERVICES = ["api", "worker", "billing", "search"]
+SERVICES = ["api", "worker"]
 
 
 def _synthetic_trace(rng: random.Random, start: int) -> list[tuple[Any, ...]]:
@@ -44,7 +44,7 @@ def _synthetic_trace(rng: random.Random, start: int) -> list[tuple[Any, ...]]:
 
     trace_id = f"{rng.getrandbits(128):032x}"
     route = rng.choice(ROUTES)
-    service = rng.choice(SERVICES[:2])
+    service = rng.choice(SERVICES)
     failed = rng.random() < 0.05
     total = int(rng.lognormvariate(2.5, 0.8) * 1e6)
     ids = [f"{rng.getrandbits(64):016x}" for _ in range(5)]
@@ -154,9 +154,9 @@ def queries(db: Path) -> None:
     rows = [
         ("obs traces", lambda: recent_traces(conn, limit=20), ("traces", "--db", str(db))),
         (
-            "obs traces --service billing",
-            lambda: recent_traces(conn, limit=20, service="billing"),
-            ("traces", "--db", str(db), "--service", "billing"),
+            "obs traces --service worker",
+            lambda: recent_traces(conn, limit=20, service="worker"),
+            ("traces", "--db", str(db), "--service", "worker"),
         ),
         (
             "obs trace ID (8-digit prefix)",

@@ -174,6 +174,7 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         self._label = label
         self._counter = dropped_counter()
         self.queue_dropped = 0
+        self._lost_at_last_flush = (0, 0)
         inner: Any = getattr(self, "_batch_processor", None)
         # The SDK keeps its queue private; without it (another SDK layout) nothing is counted.
         self._queue: Any = getattr(inner, "_queue", None)
@@ -192,17 +193,20 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         super().on_end(span)
 
     def force_flush(self, timeout_millis: int | None = 30000) -> bool:
-        failures_before = _failures(self._exporter_ref)
+        """True only if every span since the previous flush was delivered.
+
+        False when the flush timed out, a batch failed, the exporter is failing, or spans were
+        dropped (a failed export or a full queue) since the previous call.
+        """
         # The SDK's flush blocks until every batch is exported, whatever the timeout.
         flushed = run_bounded(
             lambda: super(BoundedBatchSpanProcessor, self).force_flush(timeout_millis),
             None if timeout_millis is None else timeout_millis / 1000,
         )
-        return (
-            flushed
-            and _failures(self._exporter_ref) == failures_before
-            and not getattr(self._exporter_ref, "failing", False)
-        )
+        lost = (_failures(self._exporter_ref), self.queue_dropped)
+        clean = lost == self._lost_at_last_flush
+        self._lost_at_last_flush = lost
+        return flushed and clean and not getattr(self._exporter_ref, "failing", False)
 
     def shutdown(self) -> None:
         inner: Any = getattr(self, "_batch_processor", None)

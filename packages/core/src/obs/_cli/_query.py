@@ -13,7 +13,7 @@ from obs._cli._session import store_session
 from obs._terminal import safe_text
 
 EXAMPLE_QUERY = """\
-SELECT attr(attributes, 'http.route') AS route, count(*) AS requests,
+SELECT attributes ->> '$."http.route"' AS route, count(*) AS requests,
        round(p50(duration_ms), 2) AS p50_ms, round(p95(duration_ms), 2) AS p95_ms,
        sum(status = 'error') AS errors
 FROM spans

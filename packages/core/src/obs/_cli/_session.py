@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -50,6 +51,12 @@ def store_session(args: argparse.Namespace, command: str) -> Iterator[StoreConne
         conn = open_read_only(resolve_path(args.db))
     except StoreUnavailable as exc:
         raise CommandFailed(f"obs {command}: {exc}") from None
+    if conn.immutable:
+        print(
+            f"obs {command}: note: the store's location is read-only for you, so it is read "
+            "as an immutable file; spans not yet checkpointed from its WAL are not shown",
+            file=sys.stderr,
+        )
     timeout = args.timeout if args.timeout and args.timeout > 0 else None
     arm_timeout(conn, timeout)
     previous = _interrupt_on_ctrl_c(conn)

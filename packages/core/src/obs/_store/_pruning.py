@@ -118,7 +118,8 @@ class Pruner:
             # Row ids grow with inserts: their span approximates the row count in O(1).
             first, last = conn.execute("SELECT min(rowid), max(rowid) FROM spans").fetchone()
             rows = 0 if first is None else last - first + 1
-            room = max(0, PRUNE_TO * budget - self.growth)
+            # Room for the next batch, but never all of it: the newest rows always stay.
+            room = max(0.5 * budget, PRUNE_TO * budget - self.growth)
             excess = rows - int(rows * room / used)
             # Start from an empty WAL: the deletes' pages then reuse it instead of adding on.
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()

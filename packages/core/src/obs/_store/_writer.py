@@ -50,6 +50,7 @@ DEFAULT_PATH = Path(".obs") / "spans.db"
 DEFAULT_MAX_AGE_S = 7 * 24 * 3600
 DEFAULT_MAX_SIZE_MB = 256
 BUSY_TIMEOUT_MS = 10_000
+BUSY_ATTEMPTS = 4
 
 _INSERT = (
     f"INSERT OR IGNORE INTO spans ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
@@ -144,12 +145,40 @@ def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
 # -- rows --------------------------------------------------------------------------------
 
 
+_iso_second = -1
+_iso_prefix = ""
+
+
 def _iso(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # Spans of one batch share their second: its formatting is cached (strftime is costly).
+    global _iso_second, _iso_prefix
+    second = ns // 1_000_000_000
+    if second != _iso_second:
+        stamp = datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        _iso_prefix, _iso_second = stamp, second
+    return f"{_iso_prefix}.{ns // 1000 % 1_000_000:06d}"
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+# A process has one or a few Resources: each one's JSON and service name are computed once.
+_resource_cache: dict[int, tuple[Any, str, Any]] = {}
+
+
+def _resource(resource: Any) -> tuple[str, Any]:
+    cached = _resource_cache.get(id(resource))
+    if cached is None or cached[0] is not resource:
+        attributes = dict(resource.attributes) if resource is not None else {}
+        if len(_resource_cache) > 64:
+            _resource_cache.clear()
+        cached = _resource_cache[id(resource)] = (
+            resource,
+            _json(attributes),
+            attributes.get("service.name"),
+        )
+    return cached[1], cached[2]
 
 
 def span_row(span: ReadableSpan) -> tuple[Any, ...]:
@@ -159,19 +188,31 @@ def span_row(span: ReadableSpan) -> tuple[Any, ...]:
     start = span.start_time or 0
     end = span.end_time or start
     status = span.status.status_code
-    events = [
-        {"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})}
-        for e in span.events
-    ]
-    links = [
-        {
-            "trace_id": f"{link.context.trace_id:032x}",
-            "span_id": f"{link.context.span_id:016x}",
-            "attributes": dict(link.attributes or {}),
-        }
-        for link in span.links
-    ]
-    resource = dict(span.resource.attributes) if span.resource is not None else {}
+    events = (
+        _json(
+            [
+                {"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})}
+                for e in span.events
+            ]
+        )
+        if span.events
+        else "[]"
+    )
+    links = (
+        _json(
+            [
+                {
+                    "trace_id": f"{link.context.trace_id:032x}",
+                    "span_id": f"{link.context.span_id:016x}",
+                    "attributes": dict(link.attributes or {}),
+                }
+                for link in span.links
+            ]
+        )
+        if span.links
+        else "[]"
+    )
+    resource, service = _resource(span.resource)
     is_log = attrs.get("obs.span_type") == "log"
     return (
         f"{ctx.trace_id:032x}",
@@ -179,7 +220,7 @@ def span_row(span: ReadableSpan) -> tuple[Any, ...]:
         f"{span.parent.span_id:016x}" if span.parent is not None else None,
         span.name,
         span.kind.name.lower(),
-        resource.get("service.name"),
+        service,
         span.instrumentation_scope.name if span.instrumentation_scope else None,
         _iso(start),
         _iso(end),
@@ -191,10 +232,10 @@ def span_row(span: ReadableSpan) -> tuple[Any, ...]:
         1 if is_log else 0,
         attrs.get("obs.level") if is_log else None,
         attrs.get("obs.msg"),
-        _json(attrs),
-        _json(events),
-        _json(links),
-        _json(resource),
+        _json(attrs) if attrs else "{}",
+        events,
+        links,
+        resource,
     )
 
 
@@ -273,6 +314,7 @@ class StoreExporter(SpanExporter):
         self.written = 0
         self.failed = 0
         self.reopened = 0
+        self.busy_retries = 0
         self.failure_reason: str | None = None
         if hasattr(os, "register_at_fork"):
             # A SQLite connection must not cross a fork: a forked worker (gunicorn, uvicorn
@@ -333,7 +375,7 @@ class StoreExporter(SpanExporter):
         with self._lock:
             try:
                 conn = self._connection()
-                write_rows(conn, rows, remote)
+                self._write(conn, rows, remote)
             except StoreRefused as exc:
                 self._close()
                 return self._failed(len(spans), f"refused: {exc}")
@@ -345,6 +387,21 @@ class StoreExporter(SpanExporter):
             self.failure_reason = None
             self.pruner.after_write(conn, len(rows))
         return SpanExportResult.SUCCESS
+
+    def _write(
+        self, conn: sqlite3.Connection, rows: list[tuple[Any, ...]], remote: list[bool]
+    ) -> None:
+        # Many writers on a starved machine can wait out one busy timeout: the batch is tried
+        # again (the queue holds new spans meanwhile) before it is given up and counted.
+        for attempt in range(BUSY_ATTEMPTS):
+            try:
+                write_rows(conn, rows, remote)
+                return
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or attempt == BUSY_ATTEMPTS - 1:
+                    raise
+                self.busy_retries += 1
 
     def _failed(self, count: int, reason: str) -> SpanExportResult:
         self.failed += count
