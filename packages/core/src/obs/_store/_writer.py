@@ -51,6 +51,8 @@ DEFAULT_MAX_AGE_S = 7 * 24 * 3600
 DEFAULT_MAX_SIZE_MB = 256
 BUSY_TIMEOUT_MS = 10_000
 BUSY_ATTEMPTS = 4
+#: The batch queue in front of the store (spans waiting while another process writes).
+STORE_QUEUE_SIZE = 8192
 
 _INSERT = (
     f"INSERT OR IGNORE INTO spans ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
