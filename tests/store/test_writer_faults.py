@@ -310,3 +310,23 @@ def test_a_full_disk_is_counted_and_writing_resumes_when_freed(tiny_tmpfs, caplo
     assert any("works again" in r.getMessage() for r in caplog.records)
     written = rows(path)[0][0]
     assert written == 10 + 5 * 200 - lost + 3
+
+
+def test_an_older_layout_not_yet_upgraded_is_still_read(tmp_path):
+    path = tmp_path / "spans.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(LEGACY_SCHEMA)
+    conn.execute(
+        "INSERT INTO spans (trace_id, span_id, name, kind, start_time, end_time, start_ns, "
+        "end_ns, duration_ms, status) VALUES ('ab' || hex(zeroblob(15)), '01', 'GET /old', "
+        "'server', '', '', 1, 5, 0, 'ok')"
+    )
+    conn.commit()
+    conn.close()
+    code, out, _ = run_cli("trace", "--db", str(path), "ab00")
+    assert code == 0
+    assert "GET /old" in out
+    code, _, err = run_cli("traces", "--db", str(path))
+    assert code == 1
+    assert "older layout" in err
+    assert rows(path, "PRAGMA user_version") == [(0,)]  # reading never upgrades
