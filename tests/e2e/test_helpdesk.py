@@ -208,6 +208,20 @@ def test_the_same_traces_over_otlp(redis, tmp_path):
         base, _ = next(example)
         try:
             trace_ids = send_tickets(base)
+
+            def consumed() -> bool:
+                # Stopping before the worker took every ticket would lose its trace halves.
+                seen = {
+                    s.trace_id.hex()
+                    for request in receiver.trace_requests()
+                    for resource_spans in request.resource_spans
+                    for scope_spans in resource_spans.scope_spans
+                    for s in scope_spans.spans
+                    if s.kind == 5  # consumer
+                }
+                return set(trace_ids) <= seen
+
+            wait_until(consumed)
         finally:
             next(example, None)  # graceful stop flushes both processes' batches
         spans = []
