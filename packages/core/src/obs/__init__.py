@@ -9,6 +9,7 @@ from __future__ import annotations
 from opentelemetry import metrics as _metrics_api
 from opentelemetry import trace as _trace_api
 
+from obs._alerts import AlertRule, ConsoleChannel, SlackWebhook, Webhook, alert_status
 from obs._baggage import baggage, get_baggage
 from obs._config import Obs, configure, force_flush, shutdown
 from obs._integration import Integration
@@ -36,6 +37,8 @@ def meter(name: str, version: str | None = None) -> _metrics_api.Meter:
 
 
 __all__ = [
+    "AlertRule",
+    "ConsoleChannel",
     "Integration",
     "IntegrationInfo",
     "LogHandler",
@@ -45,8 +48,11 @@ __all__ = [
     "ScrubMatch",
     "ScrubbingOptions",
     "Settings",
+    "SlackWebhook",
     "StructlogProcessor",
+    "Webhook",
     "__version__",
+    "alert_status",
     "baggage",
     "configure",
     "counter",

@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace import SpanLimits, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
-from obs import _otlp_endpoints, _registry, _settings, _spans
+from obs import _alerts, _otlp_endpoints, _registry, _settings, _spans
 from obs._attributes import MAX_STRING_LENGTH
 from obs._console import ConsoleProcessor
 from obs._diagnostics import logger
@@ -228,6 +228,8 @@ def configure(
     instrument: InstrumentOption = False,
     logging: bool | str | None = None,
     logging_levels: Mapping[str, str | int] | None = None,
+    alerts: _alerts.AlertsOption = None,
+    alert_channels: Mapping[str, Any] | None = None,
 ) -> Obs:
     """Configure tracing, logs-as-spans and metrics for this process. See the README.
 
@@ -280,6 +282,8 @@ def configure(
             store_path = store_path.absolute()
         if store_path is not None:
             processors.append(_store_processor(store_path, store_max_age_s, store_max_size_mb))
+        # Checked before anything is installed: a bad rule fails here, with its name.
+        _alerts.configure(alerts, alert_channels, store_path=store_path, scrubber=scrubber)
         processors.extend(span_processors)
 
         resource = _resource(service_name, service_version, environment, resource_attributes)
@@ -477,6 +481,7 @@ def force_flush(timeout_millis: int = 30_000) -> bool:
 def shutdown() -> None:
     """Flush and stop obs's exporters; telemetry after this is dropped until reconfigured."""
     with _state.lock:
+        _alerts.stop()
         started = time.monotonic()
         if _state.tracer_provider is not None:
             _retire_tracer_provider(_state.tracer_provider, _state.owns_tracer_provider)
