@@ -223,12 +223,14 @@ class Deliverer:
                 worker = self._workers[channel] = _ChannelWorker(channel, stats, self._counter)
             return worker
 
-    def flush(self, timeout_s: float) -> bool:
+    def flush(self, timeout_s: float, *, skip_failing: bool = False) -> bool:
         """Wait until every queued notification is delivered or failed (for tests, CLI)."""
         deadline = time.monotonic() + timeout_s
         with self._lock:
             workers = list(self._workers.values())
         for worker in workers:
+            if skip_failing and worker.stats.failing:
+                continue  # retrying a dead channel at shutdown only delays the exit
             while worker.queue.unfinished_tasks:
                 if time.monotonic() > deadline:
                     return False
@@ -240,7 +242,7 @@ class Deliverer:
         with self._lock:
             self._closed = True
             workers = list(self._workers.values())
-        self.flush(timeout_s)
+        self.flush(timeout_s, skip_failing=True)
         deadline = time.monotonic() + 0.5
         for worker in workers:
             worker.stopping.set()
