@@ -263,6 +263,8 @@ def configure(
         endpoints = _otlp_endpoints.resolve(otlp_endpoint, otlp)
         # Spans leave the process (or the user said none should): the local outputs stay quiet.
         otlp_on = endpoints.traces is not None or endpoints.traces_off
+        # Checked before anything is built: a bad rule fails here, naming the rule and field.
+        alert_config = _alerts.prepare(alerts, alert_channels, _store_path(store, otlp_on))
         processors: list[SpanProcessor] = []
         readers: list[MetricReader] = list(metric_readers)
         if console is None:
@@ -282,8 +284,6 @@ def configure(
             store_path = store_path.absolute()
         if store_path is not None:
             processors.append(_store_processor(store_path, store_max_age_s, store_max_size_mb))
-        # Checked before anything is installed: a bad rule fails here, with its name.
-        _alerts.configure(alerts, alert_channels, store_path=store_path, scrubber=scrubber)
         processors.extend(span_processors)
 
         resource = _resource(service_name, service_version, environment, resource_attributes)
@@ -309,6 +309,7 @@ def configure(
         # After the providers: a record logged from here on has somewhere to go.
         _logging_stdlib.install(logging, logging_levels)
         instrumented = _instrument(instrument)
+        _alerts.start(alert_config, store_path=store_path, scrubber=scrubber)
         _state.handle = Obs(
             settings=settings,
             resource=resource,

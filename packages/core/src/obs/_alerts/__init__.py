@@ -35,11 +35,12 @@ __all__ = [
     "SlackWebhook",
     "Webhook",
     "alert_status",
-    "configure",
     "current",
     "load_config",
     "load_file",
     "mask_url",
+    "prepare",
+    "start",
     "stop",
 ]
 
@@ -47,24 +48,29 @@ _lock = threading.Lock()
 _current: Evaluator | None = None
 
 
-def configure(
+def prepare(
     alerts: AlertsOption,
     alert_channels: Mapping[str, Any] | None,
-    *,
     store_path: Path | None,
-    scrubber: Scrubber | None,
-) -> Evaluator | None:
-    """What ``obs.configure(alerts=..., alert_channels=...)`` does: check, then (re)start.
+) -> AlertConfig | None:
+    """Check ``configure(alerts=..., alert_channels=...)`` before anything is built.
 
-    Raises ``ValueError`` (before anything changes) for a rule obs cannot run.
+    Raises ``ValueError`` naming the rule and field; None when there are no alerts.
     """
-    global _current
     config = load_config(alerts, alert_channels)
     if config is not None and store_path is None:
         raise ValueError(
             "obs: alerts are evaluated over the local store, which is off (OTLP export is on): "
             "pass store=True too, or use the Prometheus rules in the README"
         )
+    return config
+
+
+def start(
+    config: AlertConfig | None, *, store_path: Path | None, scrubber: Scrubber | None
+) -> Evaluator | None:
+    """(Re)start this process's evaluator for ``config`` (stopping the previous one)."""
+    global _current
     with _lock:
         previous, _current = _current, None
     if previous is not None:

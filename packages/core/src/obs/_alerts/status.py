@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import time
 from typing import Any
 
 from obs._alerts.channels import _iso
+from obs._alerts.state import pid_alive
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
@@ -100,6 +102,8 @@ def alert_status(conn: sqlite3.Connection, *, resolved_limit: int = 20) -> dict[
                 "pid": pid,
                 "since": _iso(acquired),
                 "expires_at": _iso(expires),
-                "active": expires > time.time_ns(),
+                # A holder on this machine whose process is gone is not running, lease or not.
+                "active": expires > time.time_ns()
+                and (host != socket.gethostname() or pid_alive(pid)),
             }
     return out
