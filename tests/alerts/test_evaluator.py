@@ -331,3 +331,23 @@ def test_the_store_is_created_when_nothing_was_written_yet(tmp_path: Path) -> No
         assert os.path.exists(path)
     finally:
         evaluator.stop()
+
+
+def test_a_busy_store_skips_an_evaluation_quietly(
+    store: Path, spans: Spans, caplog: pytest.LogCaptureFixture
+) -> None:
+    evaluator = Evaluator(config({"name": "r", "condition": "errors > 0"}), store)
+    evaluator.evaluate_once()
+    blocker = connect(store)
+    blocker.isolation_level = None
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the store longer than we wait
+    try:
+        with caplog.at_level(logging.WARNING, logger="obs"):
+            evaluator._evaluate_safely()
+        assert evaluator.busy == 1
+        assert evaluator.failures == 0
+        assert "failed" not in caplog.text
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        evaluator.stop()

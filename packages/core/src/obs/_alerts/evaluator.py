@@ -72,6 +72,7 @@ class Evaluator:
         self.is_leader = False
         self.evaluations = 0
         self.failures = 0
+        self.busy = 0  # evaluations skipped because the store was locked
         self._conn: sqlite3.Connection | None = None
         self._reader: Reader | None = None
         self._rules_written = False
@@ -293,16 +294,24 @@ class Evaluator:
     def _evaluate_safely(self) -> None:
         try:
             self.evaluate_once()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                self._failed(exc)
+            else:  # the store's writers are busy: try again next interval, nothing to say
+                self.busy += 1
         except Exception as exc:
-            self.failures += 1
-            warn_once(
-                f"alert-evaluation:{type(exc).__name__}",
-                "obs: alert evaluation over %s failed (%s); retried every interval, the "
-                "application is unaffected. Said once.",
-                self.path,
-                _describe(exc),
-            )
-            self._close_connections()  # a fresh connection next time
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        self.failures += 1
+        warn_once(
+            f"alert-evaluation:{type(exc).__name__}",
+            "obs: alert evaluation over %s failed (%s); retried every interval, the "
+            "application is unaffected. Said once.",
+            self.path,
+            _describe(exc),
+        )
+        self._close_connections()  # a fresh connection next time
 
     def start(self) -> Evaluator:
         if self._thread is None:

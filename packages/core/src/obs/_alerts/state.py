@@ -106,7 +106,7 @@ def acquire_lease(
     conn: sqlite3.Connection, holder: str, host: str, pid: int, ttl_ns: int, now_ns: int
 ) -> bool:
     """Take or renew the lease; False while another live holder has it."""
-    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("BEGIN IMMEDIATE")  # outside the try: a busy store raises with no txn open
     try:
         current = read_lease(conn)
         free = (
