@@ -351,3 +351,19 @@ def test_a_busy_store_skips_an_evaluation_quietly(
         blocker.execute("ROLLBACK")
         blocker.close()
         evaluator.stop()
+
+
+def test_a_nan_attribute_does_not_break_a_rule(store: Path, spans: Spans) -> None:
+    # The store writes a NaN attribute as `NaN`, which SQLite's JSON functions refuse.
+    now = time.time_ns()
+    spans.add(at_ns=now - S, attributes={"http.route": "/a", "score": float("nan")})
+    spans.add(at_ns=now - S, status="error", attributes={"http.route": "/a"})
+    evaluator = Evaluator(
+        config({"name": "r", "condition": "errors > 0", "group_by": "route"}), store
+    )
+    try:
+        (fired,) = evaluator.evaluate_once(now)
+        assert (fired.group, fired.value) == ({"route": "/a"}, 1)
+        assert evaluator.failures == 0
+    finally:
+        evaluator.stop()

@@ -9,6 +9,7 @@ enforced by a progress handler; a query over budget is interrupted and counted.
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -46,6 +47,19 @@ def group_key(group: dict[str, Any]) -> str:
 def _attr(key: str) -> str:
     # Keys are obs's own constants (DIMENSIONS / conventions), never user text.
     return f"json_extract(attributes, '$.\"{key}\"')"
+
+
+_ATTRIBUTE_READ = re.compile(r"json_extract\(attributes, '\$\.\"([\w.]+)\"'\)")
+
+
+def _guarded(sql: str) -> str:
+    return _ATTRIBUTE_READ.sub(
+        lambda m: (
+            f"CASE WHEN json_valid(attributes) THEN {m.group(0)} "
+            f"ELSE attr(attributes, '{m.group(1)}') END"
+        ),
+        sql,
+    )
 
 
 def _dimension(name: str) -> str:
@@ -130,12 +144,30 @@ class Reader:
         self.conn.execute("PRAGMA query_only = ON")
         self._deadline = 0.0
         self.timeouts = 0
+        self.guard_json = False
+        self.description: list[str] = []
         self.has_llm_cost = _has_function(self.conn, "llm_cost")
 
     def _check(self) -> int:
         return 1 if time.monotonic() > self._deadline else 0
 
-    def run(self, sql: str, params: dict[str, Any], limit: int = MAX_GROUPS + 1) -> list[Any]:
+    def run(
+        self, sql: str, params: dict[str, Any], limit: int = MAX_GROUPS + 1, *, ours: bool = True
+    ) -> list[Any]:
+        """Rows of ``sql`` (``ours``: built here, so attribute reads may be rewritten)."""
+        if ours and self.guard_json:
+            sql = _guarded(sql)
+        try:
+            return self._run(sql, params, limit)
+        except sqlite3.OperationalError as exc:
+            if not ours or self.guard_json or "malformed JSON" not in str(exc):
+                raise
+        # A row whose attributes SQLite's JSON parser refuses (a NaN attribute is written as
+        # `NaN`): read such rows with the store's Python attr() from now on.
+        self.guard_json = True
+        return self._run(_guarded(sql), params, limit)
+
+    def _run(self, sql: str, params: dict[str, Any], limit: int) -> list[Any]:
         self._deadline = time.monotonic() + self.budget_s
         self.conn.set_progress_handler(self._check, 2000)
         try:
@@ -252,7 +284,7 @@ def _evaluate_sql(reader: Reader, rule: Rule, now_ns: int) -> list[GroupValue]:
         "now_ns": now_ns,
         "window_s": rule.window_s,
     }
-    rows = reader.run(rule.query, params)
+    rows = reader.run(rule.query, params, ours=False)
     columns = reader.description
     if not columns:
         raise ValueError("the query returned no columns")
