@@ -17,9 +17,10 @@ from typing import Any
 from obs._alerts.channels import ConsoleChannel, Notification, SlackWebhook, Webhook, mask_url
 from obs._alerts.evaluator import AlertConfig, Evaluator
 from obs._alerts.loading import AlertsOption, load_config, load_file
-from obs._alerts.rules import AlertRule, Rule, RuleError
+from obs._alerts.rules import AlertRule, Rule
 from obs._alerts.state import DDL
 from obs._alerts.status import alert_status
+from obs._alerts.vocabulary import RuleError
 from obs._scrubbing import Scrubber
 
 __all__ = [

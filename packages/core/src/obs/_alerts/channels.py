@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from obs._alerts.vocabulary import RuleError, format_duration, format_value
 from obs._scrubbing import Scrubber
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -34,8 +35,6 @@ def mask_url(url: str) -> str:
 
 
 def _check_url(value: Any, where: str) -> str:
-    from obs._alerts.rules import RuleError
-
     if not isinstance(value, str) or not value.strip():
         raise RuleError(f"{where}: a webhook needs a 'url'")
     url = value.strip()
@@ -164,20 +163,14 @@ class Notification:
 
     @property
     def value_text(self) -> str:
-        from obs._alerts.rules import format_value
-
         return format_value(self.value, self.unit)
 
     @property
     def threshold_text(self) -> str:
-        from obs._alerts.rules import format_value
-
         return format_value(self.threshold, self.unit)
 
     @property
     def window_text(self) -> str:
-        from obs._alerts.rules import format_duration
-
         return format_duration(self.window_s)
 
     def summary(self) -> str:
@@ -248,8 +241,6 @@ def _is_slack(url: str) -> bool:
 
 def channel_from_spec(spec: Any, where: str, name: str | None = None) -> Channel:
     """A channel from a URL, a dict (``{"type": "webhook", "url": ...}``) or a channel object."""
-    from obs._alerts.rules import RuleError
-
     if isinstance(spec, (Webhook, ConsoleChannel)):
         return spec
     if isinstance(spec, str):
@@ -307,8 +298,6 @@ def resolve_channels(value: Any, where: str, named: Mapping[str, Channel]) -> tu
 
     No channels means the log (the console channel).
     """
-    from obs._alerts.rules import RuleError
-
     if value is None or value == () or value == []:
         return (ConsoleChannel(),)
     items = [value] if isinstance(value, (str, Mapping, Webhook, ConsoleChannel)) else value

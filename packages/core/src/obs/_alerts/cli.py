@@ -14,8 +14,8 @@ from typing import Any
 
 from obs._alerts.evaluator import Evaluator
 from obs._alerts.loading import load_config
-from obs._alerts.rules import RuleError, format_value
 from obs._alerts.status import alert_status
+from obs._alerts.vocabulary import RuleError, format_value
 from obs._scrubbing import Scrubber
 from obs._store import connect, resolve_path
 
@@ -142,7 +142,7 @@ def run_alerts(args: argparse.Namespace) -> int:
     if args.interval:
         from dataclasses import replace
 
-        from obs._alerts.rules import parse_duration
+        from obs._alerts.vocabulary import parse_duration
 
         try:
             interval = parse_duration(args.interval, "--interval") or config.interval_s

@@ -19,7 +19,8 @@ from obs._alerts.channels import (
 )
 from obs._alerts.evaluator import DEFAULT_INTERVAL_S, AlertConfig
 from obs._alerts.queries import DEFAULT_QUERY_BUDGET_S
-from obs._alerts.rules import AlertRule, Rule, RuleError, parse_duration, parse_rule
+from obs._alerts.rules import AlertRule, Rule, parse_rule
+from obs._alerts.vocabulary import RuleError, parse_duration
 
 AlertsOption = (
     bool

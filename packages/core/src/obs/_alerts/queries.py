@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from obs._alerts.rules import DIMENSIONS, Rule
+from obs._alerts.rules import Rule
+from obs._alerts.vocabulary import DIMENSIONS
 from obs._store import connect
 
 #: Groups a grouped rule considers per evaluation (the busiest first): bounds state and work.
