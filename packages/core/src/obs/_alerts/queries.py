@@ -23,6 +23,10 @@ from obs._store import connect
 #: Groups a grouped rule considers per evaluation (the busiest first): bounds state and work.
 MAX_GROUPS = 100
 DEFAULT_QUERY_BUDGET_S = 2.0
+#: Metrics that add up: no spans is 0 (a value), not "no data"; ``min_count`` does not apply.
+TOTALS = frozenset(
+    ("count", "error_count", "message_failures", "tokens", "input_tokens", "output_tokens", "cost")
+)
 
 
 class QueryTimeout(Exception):
@@ -221,19 +225,7 @@ def evaluate(reader: Reader, rule: Rule, now_ns: int) -> list[GroupValue]:
         value, n = row[len(groups)], int(row[len(groups) + 1] or 0)
         if groups and n == 0:
             continue
-        if (
-            rule.metric
-            not in (
-                "count",
-                "error_count",
-                "message_failures",
-                "tokens",
-                "input_tokens",
-                "output_tokens",
-                "cost",
-            )
-            and n < rule.min_count
-        ):
+        if rule.metric not in TOTALS and n < rule.min_count:
             value = None  # a rate or latency over too few spans is not a signal
         out.append(GroupValue(group, _number(value), n))
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -96,7 +96,6 @@ class Rule:
     output_price_per_1m: float | None = None
     description: str = ""
     unit: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def breaches(self, value: float) -> bool:
         return COMPARISONS[self.comparison](value, self.threshold)
