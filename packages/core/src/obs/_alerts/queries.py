@@ -22,7 +22,7 @@ from obs._store import connect
 
 #: Groups a grouped rule considers per evaluation (the busiest first): bounds state and work.
 MAX_GROUPS = 100
-DEFAULT_QUERY_BUDGET_S = 2.0
+DEFAULT_QUERY_BUDGET_S = 5.0
 #: Metrics that add up: no spans is 0 (a value), not "no data"; ``min_count`` does not apply.
 TOTALS = frozenset(
     ("count", "error_count", "message_failures", "tokens", "input_tokens", "output_tokens", "cost")
