@@ -367,3 +367,25 @@ def test_a_nan_attribute_does_not_break_a_rule(store: Path, spans: Spans) -> Non
         assert evaluator.failures == 0
     finally:
         evaluator.stop()
+
+
+def test_a_removed_rule_closes_its_incidents_quietly(
+    store: Path, spans: Spans, receiver: Receiver
+) -> None:
+    now = time.time_ns()
+    spans.add(at_ns=now - S, status="error")
+    first = Evaluator(config(error_rule(receiver.url)), store)
+    first.evaluate_once(now)
+    first.stop()
+    second = Evaluator(config({"name": "Other", "condition": "count < 0"}), store)
+    try:
+        assert second.evaluate_once(now + S) == []
+        with connect(store) as conn:
+            status = alert_status(conn)
+        assert status["open"] == []
+        assert [i["rule"] for i in status["resolved"]] == ["High error rate"]
+        assert [r["name"] for r in status["rules"]] == ["Other"]
+        time.sleep(0.2)
+        assert len(receiver.bodies()) == 1  # the firing only
+    finally:
+        second.stop()

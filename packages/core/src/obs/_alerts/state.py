@@ -166,9 +166,15 @@ def write_rules(conn: sqlite3.Connection, specs: Iterable[dict[str, Any]], now_n
         "INSERT INTO alert_rules (name, spec, updated_ns) VALUES (?, ?, ?)",
         [(s["name"], json.dumps(s, default=str), now_ns) for s in specs],
     )
-    # State of rules that are gone would show stale values forever.
+    # State of rules that are gone would show stale values forever, and their incidents stay
+    # open: closed here, without a notification (the rule and its channels are gone).
     marks = ", ".join("?" for _ in names) or "NULL"
     conn.execute(f"DELETE FROM alert_state WHERE rule NOT IN ({marks})", names)
+    conn.execute(
+        f"UPDATE alert_incidents SET state = 'resolved', resolved_ns = ? WHERE state = 'firing' "
+        f"AND rule NOT IN ({marks})",
+        [now_ns, *names],
+    )
 
 
 # -- the incident state machine ------------------------------------------------------------
