@@ -124,3 +124,23 @@ def test_run_in_the_foreground_until_ctrl_c(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_store_text_cannot_drive_the_terminal(
+    store: Path, spans: Spans, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = time.time_ns()
+    spans.add(at_ns=now - S, status="error", service="api\x1b[2J\x1b]0;owned\x07")
+    config = load_config([{"name": "r", "condition": "errors > 0", "group_by": "service"}])
+    assert config is not None
+    evaluator = Evaluator(config, store)
+    try:
+        (fired,) = evaluator.evaluate_once(now)
+        assert fired.group == {"service": "api\x1b[2J\x1b]0;owned\x07"}
+        assert main(["alerts", "--db", str(store)]) == 0
+        out = capsys.readouterr().out
+        assert "\x1b" not in out
+        assert "\x07" not in out
+        assert "service=api?[2J?]0;owned?" in out
+    finally:
+        evaluator.stop()

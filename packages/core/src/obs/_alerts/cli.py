@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -50,6 +51,18 @@ def add_command(commands: Any, with_db: Callable[[argparse.ArgumentParser], Any]
     run.set_defaults(run=run_alerts)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _text(value: Any) -> str:
+    """Text from the store, safe for a terminal: no escape sequences or control characters."""
+    return _CONTROL.sub("?", str(value))
+
+
+def _group(group: dict[str, Any]) -> str:
+    return ", ".join(f"{_text(k)}={_text(v)}" for k, v in group.items()) or "-"
+
+
 def _open(db: str | None) -> Any:
     path = resolve_path(db)
     try:
@@ -84,15 +97,15 @@ def list_alerts(args: argparse.Namespace) -> int:
     for rule in status["rules"]:
         values = rule["values"] or [{"group": {}, "value": None, "breaching": False, "error": None}]
         for value in values:
-            group = ", ".join(f"{k}={v}" for k, v in value["group"].items()) or "-"
+            group = _group(value["group"])
             state = (
-                "error: " + value["error"]
+                "error: " + _text(value["error"])
                 if value.get("error")
                 else ("breaching" if value["breaching"] else "ok")
             )
             rows.append(
                 (
-                    rule["name"],
+                    _text(rule["name"]),
                     rule["condition"],
                     group,
                     format_value(value["value"], rule.get("unit", "")),
@@ -111,8 +124,8 @@ def list_alerts(args: argparse.Namespace) -> int:
             [
                 (
                     i["id"],
-                    i["rule"],
-                    ", ".join(f"{k}={v}" for k, v in i["group"].items()) or "-",
+                    _text(i["rule"]),
+                    _group(i["group"]),
                     i["started_at"],
                     format_value(i["value"], units.get(i["rule"], "")),
                     i["notifications"],

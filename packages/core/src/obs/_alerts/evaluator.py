@@ -270,7 +270,7 @@ class Evaluator:
             comparison=rule.comparison,
             unit=rule.unit,
             window_s=rule.window_s,
-            group=dict(state.group),
+            group={k: _short(v) for k, v in state.group.items()},
             incident_id=state.incident_id,
             started_ns=state.started_ns or now,
             at_ns=now,
@@ -336,6 +336,14 @@ class Evaluator:
             self.is_leader = False
         self._close_connections()
         self.deliverer.close(timeout_s)
+
+
+def _short(value: Any, limit: int = 256) -> Any:
+    # Group values come from the store (routes, services, a query's columns): a chat message
+    # needs only enough to recognise them.
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1] + "…"
+    return value
 
 
 def _describe(exc: BaseException) -> str:
