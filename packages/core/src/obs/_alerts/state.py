@@ -106,17 +106,23 @@ def acquire_lease(
     conn: sqlite3.Connection, holder: str, host: str, pid: int, ttl_ns: int, now_ns: int
 ) -> bool:
     """Take or renew the lease; False while another live holder has it."""
-    conn.execute("BEGIN IMMEDIATE")  # outside the try: a busy store raises with no txn open
-    try:
-        current = read_lease(conn)
-        free = (
+
+    def free(current: Lease | None) -> bool:
+        return (
             current is None
             or current.holder == holder
             or current.expires_ns < now_ns
             # Same machine and its process is gone (killed, crashed): no need to wait.
             or (current.host == host and current.pid != pid and not pid_alive(current.pid))
         )
-        if free:
+
+    # A follower only reads: it takes the store's write lock only when the lease looks free.
+    if not free(read_lease(conn)):
+        return False
+    conn.execute("BEGIN IMMEDIATE")  # outside the try: a busy store raises with no txn open
+    try:
+        current = read_lease(conn)
+        if free(current):
             acquired = current.acquired_ns if current and current.holder == holder else now_ns
             conn.execute(
                 "INSERT INTO alert_lease (name, holder, host, pid, acquired_ns, expires_ns) "
@@ -125,8 +131,10 @@ def acquire_lease(
                 "excluded.acquired_ns, expires_ns = excluded.expires_ns",
                 (LEASE_NAME, holder, host, pid, acquired, now_ns + ttl_ns),
             )
+            conn.execute("COMMIT")
+            return True
         conn.execute("COMMIT")
-        return free
+        return False
     except BaseException:
         conn.execute("ROLLBACK")
         raise
