@@ -33,7 +33,6 @@ QUEUE_SIZE = 100
 MAX_ATTEMPTS = 5
 MAX_DELIVERY_S = 60.0
 FIRST_BACKOFF_S = 0.5
-MAX_RESPONSE_BYTES = 64 * 1024
 
 
 class DeliveryFailed(Exception):
@@ -63,9 +62,9 @@ def post(channel: Webhook, body: bytes) -> int:
     }
     try:
         connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read(MAX_RESPONSE_BYTES)  # a reply is not interesting; a huge one is refused
-        return response.status
+        # Only the status matters: the body is not read, so a slow or endless one cannot hold
+        # the worker (each socket operation is bounded by the timeout; the connection closes).
+        return connection.getresponse().status
     finally:
         connection.close()
 
