@@ -134,7 +134,7 @@ def test_injected_errors_fire_once_then_resolve_across_two_workers(
         assert fired["threshold"] == 0.05
         assert fired["comparison"] == ">"
         assert fired["window_s"] == WINDOW_S
-        assert resolved["value"] == 0.0
+        assert resolved["value"] <= 0.05  # back under the threshold
         assert resolved["incident_id"] == fired["incident_id"]
         with connect(store) as conn:
             row = conn.execute(
