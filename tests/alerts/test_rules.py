@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -202,13 +203,17 @@ def test_errors_name_the_rule_and_field(
 
 
 def test_configure_rejects_a_bad_rule_before_changing_anything(tmp_path: Path) -> None:
+    threads = {t.name for t in threading.enumerate()}
+    before = obs._config.current()
     with pytest.raises(ValueError, match=r"alert rule 'Oops' field 'condition'"):
         obs.configure(
             store=tmp_path / "s.db",
             console=False,
             alerts=[{"name": "Oops", "condition": "eror_rate > 5%"}],
         )
-    assert obs._config.current() is None or obs._config.current().store_path != tmp_path / "s.db"
+    assert obs._config.current() is before
+    assert not (tmp_path / "s.db").exists()  # no store processor was built
+    assert {t.name for t in threading.enumerate()} <= threads  # nor any thread started
 
 
 def test_rules_from_toml_and_json_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
