@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opentelemetry import metrics as metrics_api
+
 from obs._alerts import state as st
 from obs._alerts.channels import Channel, Notification
 from obs._alerts.delivery import Deliverer
@@ -29,6 +31,7 @@ from obs._alerts.rules import Rule
 from obs._diagnostics import logger, warn_once
 from obs._scrubbing import Scrubber
 from obs._store import connect
+from obs._version import VERSION
 
 DEFAULT_INTERVAL_S = 10.0
 
@@ -73,6 +76,11 @@ class Evaluator:
         self.evaluations = 0
         self.failures = 0
         self.busy = 0  # evaluations skipped because the store was locked
+        self._failure_counter = metrics_api.get_meter("obs", VERSION).create_counter(
+            "obs.alerts.evaluation_failures",
+            unit="{failure}",
+            description="Alert rules or evaluations that failed (query error, over budget)",
+        )
         self._conn: sqlite3.Connection | None = None
         self._reader: Reader | None = None
         self._rules_written = False
@@ -122,6 +130,7 @@ class Evaluator:
                 changes.extend(self._advance(conn, reader, rule, values, now))
             except Exception as exc:
                 self.failures += 1
+                self._failure_counter.add(1, {"rule": rule.name})
                 errors[rule.name] = _describe(exc)
                 warn_once(
                     f"alert-rule:{rule.name}:{type(exc).__name__}",
@@ -304,6 +313,7 @@ class Evaluator:
 
     def _failed(self, exc: Exception) -> None:
         self.failures += 1
+        self._failure_counter.add(1, {"rule": ""})
         warn_once(
             f"alert-evaluation:{type(exc).__name__}",
             "obs: alert evaluation over %s failed (%s); retried every interval, the "
