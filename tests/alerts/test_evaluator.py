@@ -34,6 +34,7 @@ def error_rule(url: str, **extra: Any) -> dict[str, Any]:
         "condition": "error_rate > 5%",
         "window": "60s",
         "channels": [url],
+        "resolve_after": 0,  # resolve at the first recovered evaluation (default: a window)
         **extra,
     }
 
@@ -389,3 +390,27 @@ def test_a_removed_rule_closes_its_incidents_quietly(
         assert len(receiver.bodies()) == 1  # the firing only
     finally:
         second.stop()
+
+
+def test_a_flap_is_one_incident_by_default(store: Path, spans: Spans, receiver: Receiver) -> None:
+    # Default cool-down: recovered for a whole window before it resolves.
+    now = time.time_ns()
+    rule = {
+        "name": "r",
+        "condition": "error_rate > 5%",
+        "window": "10s",
+        "channels": [receiver.url],
+    }
+    evaluator = Evaluator(config(rule), store)
+    try:
+        states = []
+        for t, status in ((0, "error"), (11, "ok"), (15, "error"), (26, "ok"), (30, "ok")):
+            spans.add(at_ns=now + t * S, status=status)
+            states += [n.state for n in evaluator.evaluate_once(now + t * S + S // 2)]
+        assert states == ["firing"]  # the relapse at 15 s is the same incident
+        spans.add(at_ns=now + 36 * S)
+        states += [n.state for n in evaluator.evaluate_once(now + 36 * S + S // 2)]
+        assert states == ["firing", "resolved"]  # recovered since 26 s: a window later
+        assert [b["state"] for b in receiver.wait_for(2)] == ["firing", "resolved"]
+    finally:
+        evaluator.stop()

@@ -47,6 +47,8 @@ def test_the_seed_shape_as_written() -> None:
     assert isinstance(errors.channels[0], SlackWebhook)
     assert errors.channels[0].name == "slack"
     assert errors.condition == "error_rate > 5% over 1m"
+    # Flapping is damped by default: recovered for a window (at most 5 min) before resolving.
+    assert (errors.resolve_after_s, slow.resolve_after_s) == (60, 300)
     assert slow.condition == "p95_latency > 1s over 5m"
 
 

@@ -35,6 +35,8 @@ from obs._alerts.vocabulary import (
 )
 
 ChannelRef = str | Mapping[str, Any] | Channel
+#: The default cool-down before resolving is the rule's window, but no longer than this.
+DEFAULT_MAX_COOL_DOWN_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ class AlertRule:
     group_by: str | Sequence[str] = ()
     for_: float | str | timedelta = 0.0
     consecutive: int = 1
-    resolve_after: float | str | timedelta = 0.0
+    #: Recovered this long before it resolves; default: the window, at most 5 minutes.
+    resolve_after: float | str | timedelta | None = None
     repeat_interval: float | str | timedelta | None = 3600.0
     min_count: int = 1
     query: str | None = None
@@ -296,6 +299,12 @@ def _build(
             raise RuleError(f"{where(key)}: expected a whole number >= {least}, not {value!r}")
         return value
 
+    # A flap faster than the window is one incident, not a notification per evaluation.
+    resolve_after_s = parse_duration(
+        fields.get("resolve_after"), where("resolve_after"), allow_none=True
+    )
+    if resolve_after_s is None:
+        resolve_after_s = min(window_s, DEFAULT_MAX_COOL_DOWN_S)
     repeat = fields.get("repeat_interval", 3600.0)
     repeat_s = parse_duration(repeat, where("repeat_interval"), allow_none=True)
     description = fields.get("description", "")
@@ -315,8 +324,7 @@ def _build(
         aggregate=aggregate,
         for_s=parse_duration(fields.get("for_", 0.0), where("for")) or 0.0,
         consecutive=count("consecutive", 1, 1),
-        resolve_after_s=parse_duration(fields.get("resolve_after", 0.0), where("resolve_after"))
-        or 0.0,
+        resolve_after_s=resolve_after_s,
         repeat_interval_s=repeat_s or None,
         min_count=count("min_count", 1, 1),
         query=query.strip() if isinstance(query, str) else None,
