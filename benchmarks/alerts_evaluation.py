@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from obs._alerts import Evaluator, load_config
+from obs._alerts import load_config
+from obs._alerts.evaluator import Evaluator
 from obs._store import connect
 
 S = 1_000_000_000

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from obs._alerts import Evaluator, load_config
+from obs._alerts import load_config
+from obs._alerts.evaluator import Evaluator
 from obs._cli import main
 from obs._store import connect
 from tests.alerts.helpers import Receiver, Spans

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from obs._alerts import Evaluator, alert_status, load_config
-from obs._alerts.evaluator import AlertConfig
+from obs._alerts import alert_status, load_config
+from obs._alerts.evaluator import Evaluator
+from obs._alerts.loading import AlertConfig
 from obs._store import connect, percentile
 from tests.alerts.helpers import Receiver, Spans
 
@@ -135,7 +136,8 @@ def test_two_evaluators_on_one_store_notify_once(
 
 HOLDER = """
 import sys, time
-from obs._alerts import Evaluator, load_config
+from obs._alerts import load_config
+from obs._alerts.evaluator import Evaluator
 evaluator = Evaluator(load_config([{"name": "r", "condition": "errors > 0"}]), sys.argv[1])
 evaluator.evaluate_once()
 print("holding", flush=True)

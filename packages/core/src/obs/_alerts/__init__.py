@@ -12,16 +12,18 @@ import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obs._alerts.channels import ConsoleChannel, Notification, SlackWebhook, Webhook, mask_url
-from obs._alerts.evaluator import AlertConfig, Evaluator
-from obs._alerts.loading import AlertsOption, load_config, load_file
+from obs._alerts.loading import AlertConfig, AlertsOption, load_config, load_file
 from obs._alerts.rules import AlertRule, Rule
 from obs._alerts.state import DDL
 from obs._alerts.status import alert_status
 from obs._alerts.vocabulary import RuleError
 from obs._scrubbing import Scrubber
+
+if TYPE_CHECKING:  # the evaluator (threads, HTTP, ssl) is imported when alerts are used
+    from obs._alerts.evaluator import Evaluator
 
 __all__ = [
     "DDL",
@@ -29,7 +31,6 @@ __all__ = [
     "AlertRule",
     "AlertsOption",
     "ConsoleChannel",
-    "Evaluator",
     "Notification",
     "Rule",
     "RuleError",
@@ -78,6 +79,8 @@ def start(
         previous.stop()
     if config is None or store_path is None:
         return None
+    from obs._alerts.evaluator import Evaluator
+
     evaluator = Evaluator(config, store_path, scrubber=scrubber).start()
     with _lock:
         _current = evaluator

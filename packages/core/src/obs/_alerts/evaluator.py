@@ -26,27 +26,13 @@ from opentelemetry import metrics as metrics_api
 from obs._alerts import state as st
 from obs._alerts.channels import Channel, Notification
 from obs._alerts.delivery import Deliverer
-from obs._alerts.queries import DEFAULT_QUERY_BUDGET_S, GroupValue, Reader, evaluate, example_trace
+from obs._alerts.loading import AlertConfig
+from obs._alerts.queries import GroupValue, Reader, evaluate, example_trace
 from obs._alerts.rules import Rule
 from obs._diagnostics import logger, warn_once
 from obs._scrubbing import Scrubber
 from obs._store import connect
 from obs._version import VERSION
-
-DEFAULT_INTERVAL_S = 10.0
-
-
-@dataclass(frozen=True)
-class AlertConfig:
-    rules: tuple[Rule, ...]
-    interval_s: float = DEFAULT_INTERVAL_S
-    #: How long a silent holder keeps the lease; default 3 intervals, at least 10 s.
-    lease_ttl_s: float | None = None
-    query_budget_s: float = DEFAULT_QUERY_BUDGET_S
-
-    @property
-    def ttl_s(self) -> float:
-        return self.lease_ttl_s or max(3 * self.interval_s, 10.0)
 
 
 @dataclass
@@ -367,12 +353,3 @@ def _worse(rule: Rule, old: float | None, new: float | None) -> float | None:
     if new is None:
         return old
     return min(old, new) if rule.comparison in ("<", "<=") else max(old, new)
-
-
-def describe_status(evaluator: Evaluator) -> dict[str, Any]:
-    return {
-        "holder": evaluator.holder,
-        "leader": evaluator.is_leader,
-        "evaluations": evaluator.evaluations,
-        "failures": evaluator.failures,
-    }

@@ -7,6 +7,7 @@ import importlib
 import json
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,25 @@ from obs._alerts.channels import (
     channel_from_spec,
     resolve_channels,
 )
-from obs._alerts.evaluator import DEFAULT_INTERVAL_S, AlertConfig
 from obs._alerts.queries import DEFAULT_QUERY_BUDGET_S
 from obs._alerts.rules import AlertRule, Rule, parse_rule
 from obs._alerts.vocabulary import RuleError, parse_duration
+
+DEFAULT_INTERVAL_S = 10.0
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    rules: tuple[Rule, ...]
+    interval_s: float = DEFAULT_INTERVAL_S
+    #: How long a silent holder keeps the lease; default 3 intervals, at least 10 s.
+    lease_ttl_s: float | None = None
+    query_budget_s: float = DEFAULT_QUERY_BUDGET_S
+
+    @property
+    def ttl_s(self) -> float:
+        return self.lease_ttl_s or max(3 * self.interval_s, 10.0)
+
 
 AlertsOption = (
     bool
