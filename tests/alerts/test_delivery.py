@@ -160,3 +160,15 @@ def test_console_channel_logs(caplog: pytest.LogCaptureFixture) -> None:
     (record,) = [r for r in caplog.records if r.name == "obs.alerts"]
     assert "[RESOLVED] High error rate" in record.getMessage()
     assert "4bf92f3577b34da6a3ce929d0e0e4736" in record.getMessage()
+
+
+def test_shutdown_does_not_wait_for_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(delivery, "FIRST_BACKOFF_S", 2.0)  # a retry would wait 1-2 s
+    deliverer = Deliverer()
+    channel = Webhook(refused_url())
+    deliverer.send(notification(), (channel,))
+    time.sleep(0.2)  # the first attempt failed; the worker waits to retry
+    started = time.perf_counter()
+    deliverer.close(timeout_s=5)
+    assert time.perf_counter() - started < 1.0
+    assert deliverer.stats[channel.label].failed == 1

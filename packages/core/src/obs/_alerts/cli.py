@@ -163,7 +163,7 @@ def run_alerts(args: argparse.Namespace) -> int:
             print(str(exc), file=sys.stderr)
             return 2
         config = replace(config, interval_s=interval)
-    _log_to_stderr()
+    restore_logging = _log_to_stderr()
     path = resolve_path(getattr(args, "db", None))
     evaluator = Evaluator(config, path, scrubber=Scrubber())
     print(
@@ -182,13 +182,21 @@ def run_alerts(args: argparse.Namespace) -> int:
     finally:
         stop.set()
         evaluator.stop()
+        restore_logging()
     return 0
 
 
-def _log_to_stderr() -> None:
+def _log_to_stderr() -> Callable[[], None]:
+    """obs's messages (and the console channel) on stderr; returns the undo."""
     logger = logging.getLogger("obs")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-        logger.addHandler(handler)
+    level = logger.level
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    return restore

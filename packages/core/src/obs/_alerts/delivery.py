@@ -96,6 +96,7 @@ class _ChannelWorker:
         self.counter = counter
         self.queue: queue.Queue[Notification] = queue.Queue(QUEUE_SIZE)
         self.stopping = threading.Event()
+        self.closing = threading.Event()  # shutting down: no more retries, just drain
         self.thread = threading.Thread(
             target=self._run, name=f"obs-alerts-{channel.kind}", daemon=True
         )
@@ -133,7 +134,7 @@ class _ChannelWorker:
             if not retry or attempt == MAX_ATTEMPTS - 1:
                 break
             pause = min(backoff, deadline - time.monotonic()) * (0.5 + random.random() / 2)
-            if pause <= 0 or self.stopping.wait(pause):
+            if pause <= 0 or self.closing.wait(pause):
                 break
             backoff *= 2
         self._failed(reason)
@@ -241,6 +242,8 @@ class Deliverer:
         with self._lock:
             self._closed = True
             workers = list(self._workers.values())
+        for worker in workers:
+            worker.closing.set()  # a retry waiting for its backoff gives up now
         self.flush(timeout_s, skip_failing=True)
         deadline = time.monotonic() + 0.5
         for worker in workers:
