@@ -226,9 +226,11 @@ def test_a_dead_or_hanging_webhook_costs_the_app_nothing(tmp_path: Path) -> None
     base_median, base_p90 = figures["none"]
     for name in ("refused", "hanging"):
         median, p90 = figures[name]
-        # Generous (the machine is shared; medians move ±50 % between runs), yet a webhook on
-        # the request path would cost seconds, and a retry storm whole milliseconds.
-        assert median <= base_median * 2 + 2.0, (name, figures)
-        assert p90 <= base_p90 * 2 + 5.0, (name, figures)
+        # Generous (the machine is shared: medians move 2x between runs, either way), yet a
+        # webhook on the request path would cost its 30 s timeout or the retries' backoff.
+        assert median <= base_median * 2 + 5.0, (name, figures)
+        assert p90 <= base_p90 * 2 + 10.0, (name, figures)
+    slowest = {name: max(latencies[url]) for name, url in (("refused", refused), ("hang", hang))}
+    assert max(slowest.values()) < 5.0, slowest
     # A webhook that never answers (30 s timeout) does not hold the process at exit.
     assert stops["hang"] <= stops["base"] + 5.0, stops
