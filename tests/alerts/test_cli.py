@@ -106,7 +106,8 @@ def test_run_in_the_foreground_until_ctrl_c(
     )
     env = {**os.environ, "OBS_ALERTS_FILE": str(rules), "OBS_STORE_PATH": str(store)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "obs._cli", "alerts", "run"],
+        [sys.executable, "-c", "import sys; from obs._cli import main; sys.exit(main())"]
+        + ["alerts", "run"],
         env=env,
         stderr=subprocess.PIPE,
         text=True,

@@ -18,14 +18,16 @@ from obs._alerts.loading import load_config
 from obs._alerts.status import alert_status
 from obs._alerts.vocabulary import RuleError, format_value
 from obs._scrubbing import Scrubber
-from obs._store import connect, resolve_path
+from obs._store import resolve_path
 
 _DB_HELP = "the store file (default: $OBS_STORE_PATH or .obs/spans.db)"
 
 
-def add_command(commands: Any, with_db: Callable[[argparse.ArgumentParser], Any]) -> None:
+def add_command(commands: Any) -> None:
     """Register ``obs alerts`` on the ``obs`` command's subparsers (the hook in ``_cli``)."""
-    alerts = with_db(
+    from obs._cli._session import add_store_options
+
+    alerts = add_store_options(
         commands.add_parser(
             "alerts",
             help="alert rules, their current values and open incidents",
@@ -63,19 +65,12 @@ def _group(group: dict[str, Any]) -> str:
     return ", ".join(f"{_text(k)}={_text(v)}" for k, v in group.items()) or "-"
 
 
-def _open(db: str | None) -> Any:
-    path = resolve_path(db)
-    try:
-        conn = connect(path, create=False)
-    except FileNotFoundError:
-        raise SystemExit(f"obs alerts: no span store at {path}") from None
-    conn.execute("PRAGMA query_only = ON")
-    return conn, path
-
-
 def list_alerts(args: argparse.Namespace) -> int:
-    conn, path = _open(args.db)
-    status = alert_status(conn)
+    from obs._cli._session import store_session
+
+    path = resolve_path(args.db)
+    with store_session(args, "alerts") as conn:
+        status = alert_status(conn)
     if args.json:
         json.dump(status, sys.stdout, indent=2, default=str)
         print()
@@ -91,7 +86,7 @@ def list_alerts(args: argparse.Namespace) -> int:
         print(f"evaluator: {evaluator['host']} pid {evaluator['pid']} since {evaluator['since']}")
     else:
         print("evaluator: none running (values below are from the last evaluation)")
-    from obs._cli import print_table
+    from obs._cli._output import print_table
 
     rows = []
     for rule in status["rules"]:

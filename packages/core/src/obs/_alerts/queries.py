@@ -11,14 +11,13 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from obs._alerts.rules import Rule
 from obs._alerts.vocabulary import DIMENSIONS
-from obs._store import connect
+from obs._store import arm_timeout, open_read_only
 
 #: Groups a grouped rule considers per evaluation (the busiest first): bounds state and work.
 MAX_GROUPS = 100
@@ -141,20 +140,16 @@ def _cost_sql(rule: Rule, has_llm_cost: bool) -> str:
 
 
 class Reader:
-    """A read-only connection whose queries stop at a time budget."""
+    """The store's read-only connection (writes refused by its authorizer, also for a user's
+    ``sql`` rule), each query stopped at a time budget."""
 
     def __init__(self, path: Path, budget_s: float = DEFAULT_QUERY_BUDGET_S) -> None:
         self.budget_s = budget_s
-        self.conn = connect(path, create=False)
-        self.conn.execute("PRAGMA query_only = ON")
-        self._deadline = 0.0
+        self.conn = open_read_only(path)
         self.timeouts = 0
         self.guard_json = False
         self.description: list[str] = []
-        self.has_llm_cost = _has_function(self.conn, "llm_cost")
-
-    def _check(self) -> int:
-        return 1 if time.monotonic() > self._deadline else 0
+        self.has_llm_cost = _has_llm_cost(self.conn)
 
     def run(
         self, sql: str, params: dict[str, Any], limit: int = MAX_GROUPS + 1, *, ours: bool = True
@@ -173,33 +168,31 @@ class Reader:
         return self._run(_guarded(sql), params, limit)
 
     def _run(self, sql: str, params: dict[str, Any], limit: int) -> list[Any]:
-        self._deadline = time.monotonic() + self.budget_s
-        self.conn.set_progress_handler(self._check, 2000)
+        arm_timeout(self.conn, self.budget_s)
         try:
             cursor = self.conn.execute(sql, params)
             rows = cursor.fetchmany(limit)
             self.description = [d[0] for d in cursor.description or ()]
             return rows
-        except sqlite3.OperationalError as exc:
-            if "interrupt" in str(exc):
+        except sqlite3.OperationalError:
+            if self.conn.timed_out:
                 self.timeouts += 1
                 raise QueryTimeout(f"query took more than {self.budget_s:g}s") from None
             raise
         finally:
-            self.conn.set_progress_handler(None, 0)
+            arm_timeout(self.conn, None)
 
     def close(self) -> None:
         self.conn.close()
 
 
-def _has_function(conn: sqlite3.Connection, name: str) -> bool:
+def _has_llm_cost(conn: sqlite3.Connection) -> bool:
+    """Whether the store's functions include ``llm_cost(model, input, output)``."""
     try:
-        return (
-            conn.execute("SELECT 1 FROM pragma_function_list WHERE name = ?", (name,)).fetchone()
-            is not None
-        )
-    except sqlite3.Error:
+        conn.execute("SELECT llm_cost(NULL, NULL, NULL)").fetchone()
+    except sqlite3.Error:  # no such function, or another signature
         return False
+    return True
 
 
 def evaluate(reader: Reader, rule: Rule, now_ns: int) -> list[GroupValue]:
