@@ -19,6 +19,7 @@ from obs._store import connect
 from tests.alerts.helpers import Receiver, Spans
 
 S = 1_000_000_000
+OBS_COMMAND = "import sys; from obs._cli import main; sys.exit(main())"
 
 
 def test_lists_rules_values_and_open_incidents(
@@ -106,8 +107,7 @@ def test_run_in_the_foreground_until_ctrl_c(
     )
     env = {**os.environ, "OBS_ALERTS_FILE": str(rules), "OBS_STORE_PATH": str(store)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from obs._cli import main; sys.exit(main())"]
-        + ["alerts", "run"],
+        [sys.executable, "-c", OBS_COMMAND, "alerts", "run"],
         env=env,
         stderr=subprocess.PIPE,
         text=True,
