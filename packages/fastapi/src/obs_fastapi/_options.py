@@ -14,7 +14,7 @@ from typing import Any
 
 from opentelemetry.trace import TracerProvider
 
-from obs.instrumentation import PropagationPolicy, parse_policy
+from obs.instrumentation import IntegrationOptions, PropagationPolicy, parse_policy
 
 #: Read when ``excluded_urls`` is not given: comma-separated regular expressions.
 EXCLUDED_URLS_ENV = "OBS_FASTAPI_EXCLUDED_URLS"
@@ -140,6 +140,44 @@ def resolve_options(
         redact_query=_redaction(sensitive_query_parameters),
         tracer_provider=tracer_provider,
     )
+
+
+@dataclass(frozen=True)
+class FastAPIOptions(IntegrationOptions):
+    """``obs.instrument("fastapi", **options)``: the options of ``instrument_app``.
+
+    ``capture_content`` (shared by every integration) is the default of ``capture_arguments``
+    and ``capture_validation_errors``.
+    """
+
+    excluded_urls: str | Sequence[str] | None = None
+    capture_request_headers: HeaderSelection = False
+    capture_response_headers: HeaderSelection = False
+    capture_arguments: bool | None = None
+    capture_validation_errors: bool | None = None
+    operation_spans: bool = False
+    keep_native_metrics: bool = False
+    keep_native_logs: bool = False
+    sensitive_query_parameters: Sequence[str] = ()
+
+    def resolve(self) -> Options:
+        """The per-app options, computed once for every app the integration instruments."""
+        content = self.capture_content
+        return resolve_options(
+            excluded_urls=self.excluded_urls,
+            propagation=self.policy(),
+            capture_request_headers=self.capture_request_headers,
+            capture_response_headers=self.capture_response_headers,
+            capture_arguments=content if self.capture_arguments is None else self.capture_arguments,
+            capture_validation_errors=(
+                content if self.capture_validation_errors is None else self.capture_validation_errors
+            ),
+            operation_spans=self.operation_spans,
+            keep_native_metrics=self.keep_native_metrics,
+            keep_native_logs=self.keep_native_logs,
+            sensitive_query_parameters=self.sensitive_query_parameters,
+            tracer_provider=self.tracer_provider,
+        )
 
 
 def options_from(options: Options | None, kwargs: dict[str, Any]) -> Options:

@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 import obs
 from obs import _registry
+from obs._runtime import forget_diagnostics, runtime
 
 
 class CaptureProcessor(SpanProcessor):
@@ -177,4 +178,24 @@ class Capture:
         return out
 
 
-__all__ = ["Capture", "CaptureProcessor"]
+def reset_diagnostics() -> None:
+    """Let obs say its "said once" messages again (to assert on a first-time warning)."""
+    forget_diagnostics()
+
+
+def reset() -> None:
+    """Back to a fresh process, as far as obs's run-time state goes.
+
+    Every integration is uninstrumented (however it was switched on), the registry forgets
+    what it loaded (an entry point is loaded again on next use), and diagnostics are forgotten.
+    The providers are left to ``obs.shutdown()`` / ``obs.configure()``.
+    """
+    _registry.uninstrument()
+    state = runtime()
+    with state.lock:
+        state.loaded.clear()
+        state.instrumented.clear()
+    forget_diagnostics()
+
+
+__all__ = ["Capture", "CaptureProcessor", "reset", "reset_diagnostics"]
