@@ -120,9 +120,7 @@ def matches(value: object, annotation: Any) -> bool:
     return True  # an annotation this check does not understand: let the dataclass decide
 
 
-def parse_options(
-    cls: type[OptionsT], integration: str, given: Mapping[str, Any]
-) -> OptionsT:
+def parse_options(cls: type[OptionsT], integration: str, given: Mapping[str, Any]) -> OptionsT:
     """``cls(**given)``, with unknown names and wrong types reported as one ``OptionsError``."""
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     hints = typing.get_type_hints(cls)

@@ -88,10 +88,12 @@ def _own_dict(owner: object) -> Mapping[str, Any]:
         return {}
 
 
+class _ObsWrapper(wrapt.FunctionWrapper):  # type: ignore[type-arg]
+    """obs's wrapper type: recognisable, so obs never wraps its own wrapper twice."""
+
+
 def is_wrapped_by_obs(value: object) -> bool:
-    return isinstance(value, wrapt.FunctionWrapper) and isinstance(
-        getattr(value, "_self_obs_patch", None), Patch
-    )
+    return isinstance(value, _ObsWrapper)
 
 
 def wrap(owner: object, name: str, wrapper: Wrapper) -> Patch:
@@ -106,10 +108,8 @@ def wrap(owner: object, name: str, wrapper: Wrapper) -> Patch:
     if is_wrapped_by_obs(current):
         raise RuntimeError(f"obs: {describe_target(owner, name)} is already wrapped by obs")
     patch = Patch(owner, name, original, None)
-    ours = wrapt.FunctionWrapper(current, wrapper, enabled=lambda: patch.active)
-    ours._self_obs_patch = patch
-    patch.wrapper = ours
-    setattr(owner, name, ours)
+    patch.wrapper = _ObsWrapper(current, wrapper, enabled=lambda: patch.active)
+    setattr(owner, name, patch.wrapper)
     return patch
 
 

@@ -28,7 +28,7 @@ from obs._errors import describe, error_type, record_exception
 from obs._hosts import live_instances
 from obs._integration import Integration
 from obs._options import IntegrationOptions, OptionsError
-from obs._patching import Patch
+from obs._patching import Patch, wrap
 from obs._propagation import Incoming, extract, header_getter, inject
 from obs._registry import get as find_integration
 from obs._scrubbing import REPLACEMENT, declare_identifier_keys
@@ -126,4 +126,5 @@ __all__ = [
     "to_attributes",
     "truncate",
     "warn_once",
+    "wrap",
 ]

@@ -163,15 +163,14 @@ class FastAPIOptions(IntegrationOptions):
     def resolve(self) -> Options:
         """The per-app options, computed once for every app the integration instruments."""
         content = self.capture_content
+        arguments, errors = self.capture_arguments, self.capture_validation_errors
         return resolve_options(
             excluded_urls=self.excluded_urls,
             propagation=self.policy(),
             capture_request_headers=self.capture_request_headers,
             capture_response_headers=self.capture_response_headers,
-            capture_arguments=content if self.capture_arguments is None else self.capture_arguments,
-            capture_validation_errors=(
-                content if self.capture_validation_errors is None else self.capture_validation_errors
-            ),
+            capture_arguments=content if arguments is None else arguments,
+            capture_validation_errors=content if errors is None else errors,
             operation_spans=self.operation_spans,
             keep_native_metrics=self.keep_native_metrics,
             keep_native_logs=self.keep_native_logs,
