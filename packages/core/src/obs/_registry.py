@@ -178,8 +178,15 @@ def _report(info: IntegrationInfo, explicit: bool) -> None:
         )
 
 
+def _check_names(where: str, names: tuple[object, ...]) -> None:
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: names takes str, not {name!r} ({type(name).__name__})")
+
+
 def instrument(*names: str, **options: Any) -> list[IntegrationInfo]:
     """Switch on the named integrations (all usable ones when none is named)."""
+    _check_names("obs.instrument", names)
     found = _entry_points()
     explicit = bool(names)
     wanted: Iterable[str] = names or sorted(found)
@@ -256,6 +263,7 @@ def uninstrument(*names: str) -> None:
     "Every" means every one that is instrumented however it was switched on: through the
     registry, by hand, or by ``opentelemetry-instrument``.
     """
+    _check_names("obs.uninstrument", names)
     state = runtime()
     with state.lock:
         known = {**state.loaded, **state.instrumented}
