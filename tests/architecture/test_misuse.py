@@ -51,7 +51,7 @@ def test_configure_names_the_argument_of_the_wrong_type(
 
 
 def test_instrument_names_must_be_strings() -> None:
-    with pytest.raises(TypeError, match="obs.instrument: names takes str, not 3 \\(int\\)"):
+    with pytest.raises(TypeError, match=r"obs\.instrument: names takes str, not 3 \(int\)"):
         obs.instrument(3)  # type: ignore[arg-type]
 
 

@@ -89,7 +89,8 @@ async def test_the_faststream_propagation_override_is_applied(obs_capture: Captu
         await settle(obs_capture, f"process {channel}")
     process = obs_capture.one(f"process {channel}")
     send = obs_capture.one(f"send {channel}")
-    assert process.context is not None and send.context is not None
+    assert process.context is not None
+    assert send.context is not None
     assert process.context.trace_id != send.context.trace_id  # "ignore": a trace of its own
     assert not process.links
 
