@@ -23,6 +23,7 @@ from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
 from obs._attributes import MAX_STRING_LENGTH, to_attribute_value, to_attributes, truncate
+from obs._cache import BoundedCache
 from obs._diagnostics import internal_error, logger, warn_once
 from obs._errors import describe, error_type, record_exception
 from obs._hosts import live_instances
@@ -97,6 +98,7 @@ def distribution_version(distribution: str) -> str:
 
 __all__ = [
     "MAX_STRING_LENGTH",
+    "BoundedCache",
     "Incoming",
     "Integration",
     "IntegrationOptions",

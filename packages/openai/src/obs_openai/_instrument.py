@@ -23,7 +23,7 @@ from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 from opentelemetry.util.types import AttributeValue
 
-from obs.instrumentation import Patch, internal_error, wrap
+from obs.instrumentation import BoundedCache, Patch, internal_error, wrap
 from obs_openai import _messages
 from obs_openai import _semconv as sc
 from obs_openai._call import ModelCall, Telemetry
@@ -49,8 +49,9 @@ class _State:
         self.api_response: type[Any] = type(None)
         self.async_api_response: type[Any] = type(None)
         self.azure: type[Any] = type(None)
-        # id(base_url) -> (base_url, address, port): URLs are immutable and rarely change
-        self.servers: dict[int, tuple[Any, str | None, int | None]] = {}
+        # id(base_url) -> (base_url, address, port): URLs are immutable and rarely change;
+        # bounded for clients made with ever-new base URLs.
+        self.servers: BoundedCache[int, tuple[Any, str | None, int | None]] = BoundedCache(256)
 
 
 _state = _State()
@@ -73,9 +74,7 @@ def _server(client: Any) -> tuple[str | None, int | None]:
         return cached[1], cached[2]
     address = url.host or None
     port = url.port or (443 if url.scheme == "https" else 80 if url.scheme == "http" else None)
-    if len(_state.servers) > 256:  # clients with ever-new base URLs: stay bounded
-        _state.servers.clear()
-    _state.servers[id(url)] = (url, address, port)
+    _state.servers.put(id(url), (url, address, port))
     return address, port
 
 

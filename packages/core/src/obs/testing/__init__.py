@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 import obs
 from obs import _registry
 from obs._runtime import forget_diagnostics, runtime
+from obs._span_tree import walk
 
 
 class CaptureProcessor(SpanProcessor):
@@ -146,19 +147,21 @@ class Capture:
         return out
 
     def tree(self, roots: Iterable[ReadableSpan] | None = None, *, logs: bool = True) -> list[str]:
-        """Span names indented two spaces per level, children in start order."""
+        """Span names indented two spaces per level, children in start order.
+
+        ``logs=False`` leaves out log spans (and anything under them).
+        """
         lines: list[str] = []
-
-        def walk(span: ReadableSpan, depth: int) -> None:
-            is_log = (span.attributes or {}).get("obs.span_type") == "log"
-            if is_log and not logs:
-                return
-            lines.append("  " * depth + span.name)
-            for child in self.children(span):
-                walk(child, depth + 1)
-
-        for root in self.roots() if roots is None else roots:
-            walk(root, 0)
+        hidden: int | None = None  # the depth of a log span being left out
+        for node in walk(self.spans, _span_id, _parent_id, _start, roots):
+            if hidden is not None and node.depth > hidden:
+                continue
+            hidden = None
+            span: ReadableSpan = node.item
+            if not logs and (span.attributes or {}).get("obs.span_type") == "log":
+                hidden = node.depth
+                continue
+            lines.append("  " * node.depth + span.name)
         return lines
 
     # -- metrics --------------------------------------------------------------------------
@@ -196,6 +199,18 @@ def reset() -> None:
         state.loaded.clear()
         state.instrumented.clear()
     forget_diagnostics()
+
+
+def _span_id(span: ReadableSpan) -> int:
+    return span.context.span_id if span.context is not None else id(span)
+
+
+def _parent_id(span: ReadableSpan) -> int | None:
+    return span.parent.span_id if span.parent is not None else None
+
+
+def _start(span: ReadableSpan) -> float:
+    return span.start_time or 0
 
 
 __all__ = ["Capture", "CaptureProcessor", "reset", "reset_diagnostics"]
