@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar, Union
 
 from opentelemetry import metrics as metrics_api
@@ -108,7 +108,9 @@ def matches(value: object, annotation: Any) -> bool:
         if not isinstance(origin, type) or not isinstance(value, origin):
             return False
         args = typing.get_args(annotation)
-        if isinstance(value, (str, bytes, Mapping)) or len(args) != 1:
+        if not isinstance(value, Iterable) or isinstance(value, (str, bytes, Mapping)):
+            return True  # e.g. os.PathLike[str]: the outer type is what can be checked
+        if len(args) != 1:
             return True
         return all(matches(item, args[0]) for item in typing.cast("typing.Iterable[Any]", value))
     if annotation is float:
