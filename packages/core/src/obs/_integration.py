@@ -93,6 +93,14 @@ class Integration:
         return self._state.instrumented
 
     @property
+    def waiting_for(self) -> str | None:
+        """The host module it waits for (instrumented, but the app has not imported it yet)."""
+        state = self._state
+        if state.instrumented and not state.active:
+            return type(self).host_module
+        return None
+
+    @property
     def current_options(self) -> IntegrationOptions | None:
         """The parsed options it was instrumented with (None when not instrumented)."""
         return self._state.options

@@ -142,6 +142,9 @@ def _inspect(
         if status != "available":
             return IntegrationInfo(name, status, detail, dist, requirement), None
     if loaded.is_instrumented:
+        waiting = loaded.waiting_for
+        if waiting is not None:
+            detail = f"{detail}; switches on when the app imports {waiting}"
         return IntegrationInfo(
             name, "instrumented", detail if requirement else "instrumented", dist, requirement
         ), loaded
