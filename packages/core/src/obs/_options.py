@@ -112,7 +112,7 @@ def matches(value: object, annotation: Any) -> bool:
             return True  # e.g. os.PathLike[str]: the outer type is what can be checked
         if len(args) != 1:
             return True
-        return all(matches(item, args[0]) for item in typing.cast("typing.Iterable[Any]", value))
+        return all(matches(item, args[0]) for item in value)
     if annotation is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if annotation is int:
