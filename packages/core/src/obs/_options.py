@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, TypeVar, Union
 
 from opentelemetry import metrics as metrics_api
@@ -108,7 +108,8 @@ def matches(value: object, annotation: Any) -> bool:
         if not isinstance(origin, type) or not isinstance(value, origin):
             return False
         args = typing.get_args(annotation)
-        if not isinstance(value, Iterable) or isinstance(value, (str, bytes, Mapping)):
+        # Items are checked only in collections: iterating anything else could consume it.
+        if not isinstance(value, Collection) or isinstance(value, (str, bytes, Mapping)):
             return True  # e.g. os.PathLike[str]: the outer type is what can be checked
         if len(args) != 1:
             return True
