@@ -27,6 +27,8 @@ from obs._options import IntegrationOptions, parse_options
 from obs._patching import Patch, Wrapper, wrap
 from obs._runtime import runtime
 
+_creating = threading.Lock()
+
 
 class _State:
     """What one integration instance knows; created with the instance, never replaced."""
@@ -69,9 +71,12 @@ class Integration:
     def __new__(cls, *args: Any, **kwargs: Any) -> Integration:
         instance = cls.__dict__.get("_instance")
         if instance is None:
-            instance = super().__new__(cls)
-            instance._state = _State()
-            cls._instance = instance
+            with _creating:  # two threads asking at once still get one instance
+                instance = cls.__dict__.get("_instance")
+                if instance is None:
+                    instance = super().__new__(cls)
+                    instance._state = _State()
+                    cls._instance = instance
         return instance
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
