@@ -183,7 +183,11 @@ def _burr(capture: Capture, by_hand: bool) -> list[str]:
     app = builder.build()
     capture.clear()
     app.run(halt_after=["inc"])
-    return [n.replace(f"run {app.uid}", "run matrix") for n in _obs_spans(capture, "obs.burr")]
+    # The call span is named after the application (by hand) or generically (automatic).
+    return [
+        n.split(" ")[0] if n.startswith("invoke_workflow") else n
+        for n in _obs_spans(capture, "obs.burr")
+    ]
 
 
 BURR = Host(
@@ -191,7 +195,7 @@ BURR = Host(
     "obs_burr._integration:BurrIntegration",
     (("burr.core.application", "ApplicationBuilder", "_build_common"),),
     _burr,
-    ("step inc", "run matrix"),
+    ("step inc", "invoke_workflow"),
 )
 
 HOSTS = (FASTAPI, FASTSTREAM, OPENAI, BURR)

@@ -137,7 +137,11 @@ def test_burr_bridge_beside_obs_hooks_gives_one_span_per_tracer_call(
         .build()
     )
     app.run(halt_after=["inc"])
-    assert sorted(s.name for s in obs_capture.spans) == ["lookup", "run bridged", "step inc"]
+    assert sorted(s.name for s in obs_capture.spans) == [
+        "invoke_workflow bridged",
+        "lookup",
+        "step inc",
+    ]
     assert "OpenTelemetryBridge" in caplog.text
 
 

@@ -50,4 +50,4 @@ def test_burr_options_are_used_not_ignored(obs_capture: Capture) -> None:
 
     obs.instrument("burr", name="bot")
     counter(steps=1).run(halt_after=["finish"])
-    assert obs_capture.find("run bot")
+    assert obs_capture.find("invoke_workflow bot")
