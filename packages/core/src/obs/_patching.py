@@ -13,11 +13,10 @@ so once, naming the attribute.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import wrapt
 
 from obs._diagnostics import warn_once
 
@@ -88,12 +87,19 @@ def _own_dict(owner: object) -> Mapping[str, Any]:
         return {}
 
 
-class _ObsWrapper(wrapt.FunctionWrapper):  # type: ignore[type-arg]
-    """obs's wrapper type: recognisable, so obs never wraps its own wrapper twice."""
+@functools.cache
+def _wrapper_class() -> type[Any]:
+    # wrapt (and the asyncio it imports) is loaded on the first patch, not with ``import obs``.
+    import wrapt
+
+    class ObsWrapper(wrapt.FunctionWrapper):  # type: ignore[type-arg]
+        """obs's wrapper type: recognisable, so obs never wraps its own wrapper twice."""
+
+    return ObsWrapper
 
 
 def is_wrapped_by_obs(value: object) -> bool:
-    return isinstance(value, _ObsWrapper)
+    return isinstance(value, _wrapper_class())
 
 
 def wrap(owner: object, name: str, wrapper: Wrapper) -> Patch:
@@ -108,7 +114,7 @@ def wrap(owner: object, name: str, wrapper: Wrapper) -> Patch:
     if is_wrapped_by_obs(current):
         raise RuntimeError(f"obs: {describe_target(owner, name)} is already wrapped by obs")
     patch = Patch(owner, name, original, None)
-    patch.wrapper = _ObsWrapper(current, wrapper, enabled=lambda: patch.active)
+    patch.wrapper = _wrapper_class()(current, wrapper, enabled=lambda: patch.active)
     setattr(owner, name, patch.wrapper)
     return patch
 
