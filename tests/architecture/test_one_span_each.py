@@ -22,6 +22,27 @@ from tests.conftest import require_service
 from tests.faststream.conftest import settle, unique, wait
 
 
+def _listen(broker: Any, prefix: str) -> tuple[str, asyncio.Event]:
+    """A subscriber on a new channel; the event is set when it got a message."""
+    channel = unique(prefix)
+    done = asyncio.Event()
+
+    @broker.subscriber(channel)
+    async def handle(body: str) -> None:
+        done.set()
+
+    return channel, done
+
+
+async def _round_trip(broker: Any, capture: Capture, channel: str, done: asyncio.Event) -> None:
+    """Publish one message through real Redis and wait until its process span ended."""
+    async with broker:
+        await broker.start()
+        await broker.publish("x", channel)
+        await wait(done)
+        await settle(capture, f"process {channel}")
+
+
 async def test_add_middleware_beside_instrument_true_gives_one_span_each(
     obs_capture: Capture,
 ) -> None:
@@ -33,18 +54,8 @@ async def test_add_middleware_beside_instrument_true_gives_one_span_each(
     obs_capture.configure(instrument=["faststream"])
     broker = RedisBroker("redis://127.0.0.1:6379")
     broker.add_middleware(RedisTelemetryMiddleware())  # as in FastStream's documentation
-    channel = unique("double")
-    done = asyncio.Event()
-
-    @broker.subscriber(channel)
-    async def handle(body: str) -> None:
-        done.set()
-
-    async with broker:
-        await broker.start()
-        await broker.publish("x", channel)
-        await wait(done)
-        await settle(obs_capture, f"process {channel}")
+    channel, done = _listen(broker, "double")
+    await _round_trip(broker, obs_capture, channel, done)
     assert sorted(s.name for s in obs_capture.spans) == [f"process {channel}", f"send {channel}"]
 
 
@@ -53,19 +64,9 @@ async def test_a_broker_made_before_instrument_is_instrumented(obs_capture: Capt
     from faststream.redis import RedisBroker
 
     broker = RedisBroker("redis://127.0.0.1:6379")
-    channel = unique("early")
-    done = asyncio.Event()
-
-    @broker.subscriber(channel)
-    async def handle(body: str) -> None:
-        done.set()
-
+    channel, done = _listen(broker, "early")
     obs_capture.configure(instrument=True)
-    async with broker:
-        await broker.start()
-        await broker.publish("x", channel)
-        await wait(done)
-        await settle(obs_capture, f"process {channel}")
+    await _round_trip(broker, obs_capture, channel, done)
     assert sorted(s.name for s in obs_capture.spans) == [f"process {channel}", f"send {channel}"]
 
 
@@ -75,18 +76,8 @@ async def test_the_faststream_propagation_override_is_applied(obs_capture: Captu
 
     obs_capture.configure(instrument={"faststream": {"propagation": "ignore"}})
     broker = RedisBroker("redis://127.0.0.1:6379")
-    channel = unique("policy")
-    done = asyncio.Event()
-
-    @broker.subscriber(channel)
-    async def handle(body: str) -> None:
-        done.set()
-
-    async with broker:
-        await broker.start()
-        await broker.publish("x", channel)
-        await wait(done)
-        await settle(obs_capture, f"process {channel}")
+    channel, done = _listen(broker, "policy")
+    await _round_trip(broker, obs_capture, channel, done)
     process = obs_capture.one(f"process {channel}")
     send = obs_capture.one(f"send {channel}")
     assert process.context is not None
