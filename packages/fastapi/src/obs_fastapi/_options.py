@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from obs.instrumentation import IntegrationOptions, PropagationPolicy, parse_policy
@@ -77,6 +78,7 @@ class Options:
     keep_native_logs: bool = False
     redact_query: re.Pattern[str] | None = None
     tracer_provider: TracerProvider | None = None
+    meter_provider: MeterProvider | None = None
 
 
 def _patterns(value: str | Sequence[str] | None) -> re.Pattern[str] | None:
@@ -123,6 +125,7 @@ def resolve_options(
     keep_native_logs: bool = False,
     sensitive_query_parameters: Sequence[str] = (),
     tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
 ) -> Options:
     """Validate and pre-compute the options; unknown names raise ``TypeError`` at set-up."""
     if isinstance(sensitive_query_parameters, str):
@@ -139,6 +142,7 @@ def resolve_options(
         keep_native_logs=bool(keep_native_logs),
         redact_query=_redaction(sensitive_query_parameters),
         tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
     )
 
 
@@ -176,6 +180,7 @@ class FastAPIOptions(IntegrationOptions):
             keep_native_logs=self.keep_native_logs,
             sensitive_query_parameters=self.sensitive_query_parameters,
             tracer_provider=self.tracer_provider,
+            meter_provider=self.meter_provider,
         )
 
 
