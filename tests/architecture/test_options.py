@@ -8,6 +8,7 @@ import logging
 import pytest
 
 import obs
+import obs.testing
 from obs.instrumentation import OptionsError
 from obs.testing import Capture
 from tests.architecture.hosts import HOSTS, Host
@@ -51,3 +52,15 @@ def test_burr_options_are_used_not_ignored(obs_capture: Capture) -> None:
     obs.instrument("burr", name="bot")
     counter(steps=1).run(halt_after=["finish"])
     assert obs_capture.find("invoke_workflow bot")
+
+
+def test_new_options_on_an_instrumented_integration_are_said_to_be_ignored(
+    obs_capture: Capture, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="obs")
+    obs.testing.reset_diagnostics()
+    obs.instrument("openai")
+    obs.instrument("openai", capture_content=True)
+    assert "integration 'openai' is already instrumented; the new options are ignored" in (
+        caplog.text
+    )

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from obs._diagnostics import internal_error
+from obs._diagnostics import internal_error, warn_once
 from obs._options import IntegrationOptions, parse_options
 from obs._patching import Patch, Wrapper, wrap
 from obs._runtime import runtime
@@ -118,6 +118,13 @@ class Integration:
         state = self._state
         with state.lock:
             if state.instrumented:
+                if parsed != state.options:
+                    warn_once(
+                        f"integration:{self.name}:options",
+                        "obs: integration %r is already instrumented; the new options are "
+                        "ignored (uninstrument it first to change them)",
+                        self.name,
+                    )
                 return
             state.generation += 1
             module = type(self).host_module
