@@ -1,10 +1,9 @@
 """The state obs keeps at run time, owned by one object.
 
-What obs has said once (diagnostics), the integrations it loaded and those that are
-instrumented live on one :class:`Runtime`, so a test can start from a clean slate through
-``obs.testing.reset()`` instead of reaching into private modules. The settings in force live
-in ``obs._settings`` (installed by ``configure``); the OpenTelemetry providers in
-``obs._config``.
+The settings in force (installed by ``configure``), what obs has said once (diagnostics), the
+integrations it loaded and those that are instrumented live on one :class:`Runtime`, so a test
+can start from a clean slate through ``obs.testing.reset()`` instead of reaching into private
+modules. The OpenTelemetry providers are ``obs._config``'s.
 """
 
 from __future__ import annotations
@@ -14,9 +13,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from obs._integration import Integration
+    from obs._settings import Settings
 
 
 class Runtime:
+    #: What ``obs.settings()`` returns; ``obs._settings`` installs the defaults at import.
+    settings: Settings
+
     def __init__(self) -> None:
         self.lock = threading.RLock()
         #: Keys of the messages said once (``obs._diagnostics.once``).

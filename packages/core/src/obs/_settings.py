@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from enum import Enum
 
+from obs._runtime import runtime
 from obs._scrubbing import Scrubber
 
 LEVELS: dict[str, int] = {
@@ -97,13 +98,20 @@ class Settings:
     configured: bool = False
 
 
-_current = Settings(scrubber=Scrubber())
+_runtime = runtime()
 
 
 def current() -> Settings:
-    return _current
+    return _runtime.settings
 
 
 def install(settings: Settings) -> None:
-    global _current
-    _current = settings
+    _runtime.settings = settings
+
+
+def install_defaults() -> None:
+    """The settings of a process that never called ``configure``."""
+    install(Settings(scrubber=Scrubber()))
+
+
+install_defaults()
