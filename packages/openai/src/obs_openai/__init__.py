@@ -10,7 +10,28 @@ or ``obs.configure(instrument=True)``. See the README for the spans, attributes 
 
 from __future__ import annotations
 
-from obs_openai._instrument import instrument_openai, is_instrumented, uninstrument_openai
-from obs_openai._integration import OpenAIIntegration
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from obs_openai._instrument import instrument_openai, is_instrumented, uninstrument_openai
+    from obs_openai._integration import OpenAIIntegration
+
+# Loaded on first use: the registry imports this package (for its entry point) at
+# ``configure(instrument=True)``, before the application may use OpenAI at all.
+_LAZY = {
+    "OpenAIIntegration": "obs_openai._integration",
+    "instrument_openai": "obs_openai._instrument",
+    "is_instrumented": "obs_openai._instrument",
+    "uninstrument_openai": "obs_openai._instrument",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'obs_openai' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = ["OpenAIIntegration", "instrument_openai", "is_instrumented", "uninstrument_openai"]
