@@ -198,4 +198,47 @@ BURR = Host(
     ("step inc", "invoke_workflow"),
 )
 
-HOSTS = (FASTAPI, FASTSTREAM, OPENAI, BURR)
+# -- httpx (a real request to a uvicorn server on loopback, started once) -------------------
+_servers: list[Any] = []
+
+
+def _server_url() -> str:
+    if not _servers:
+        from starlette.applications import Starlette
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+
+        from tests.fastapi.conftest import Server
+
+        async def ok(request: Any) -> PlainTextResponse:
+            return PlainTextResponse("ok")
+
+        server = Server(Starlette(routes=[Route("/ok", ok)]))
+        server.__enter__()  # lives as long as the test process; uvicorn runs in a daemon thread
+        _servers.append(server)
+    return str(_servers[0].url)
+
+
+def _httpx(capture: Capture, by_hand: bool) -> list[str]:
+    import obs_httpx
+
+    url = _server_url()
+    transport = obs_httpx.ObsTransport() if by_hand else None
+    capture.clear()
+    with httpx.Client(transport=transport) as client:
+        assert client.get(f"{url}/ok").text == "ok"
+    return _obs_spans(capture, "obs.httpx")
+
+
+HTTPX = Host(
+    "httpx",
+    "obs_httpx._integration:HttpxIntegration",
+    (
+        ("httpx", "HTTPTransport", "handle_request"),
+        ("httpx", "AsyncHTTPTransport", "handle_async_request"),
+    ),
+    _httpx,
+    ("GET",),
+)
+
+HOSTS = (FASTAPI, FASTSTREAM, OPENAI, BURR, HTTPX)
