@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from obs._diagnostics import internal_error, warn_once
+from obs._hosts import live_instances
 from obs._options import IntegrationOptions, parse_options
 from obs._patching import Patch, Wrapper, wrap
 from obs._runtime import runtime
@@ -159,6 +160,29 @@ class Integration:
         """Wrap ``owner.attribute``; undone on ``uninstrument`` (see :mod:`obs._patching`)."""
         patch = wrap(owner, attribute, wrapper)
         self._state.patches.append(patch)
+        return patch
+
+    def every_instance(self, cls: type[Any], adopt: Callable[[Any], None]) -> Patch:
+        """Call ``adopt(instance)`` for every instance of ``cls``: those that exist now (made
+        before obs was switched on) and each new one, right after its ``__init__``.
+
+        ``adopt`` must not raise for an odd instance (its failure is logged once and the
+        instance is left as it is); the ``__init__`` patch is undone on ``uninstrument``.
+        """
+
+        def adopt_safely(instance: Any) -> None:
+            try:
+                adopt(instance)
+            except Exception as exc:
+                internal_error(f"{self.name}: instrumenting a {type(instance).__name__}", exc)
+
+        def init(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: Any) -> None:
+            wrapped(*args, **kwargs)
+            adopt_safely(instance)
+
+        patch = self.wrap(cls, "__init__", init)
+        for instance in live_instances(cls):
+            adopt_safely(instance)
         return patch
 
     def _instrument(self, options: Any) -> None:

@@ -28,6 +28,7 @@ from obs._diagnostics import internal_error, logger, warn_once
 from obs._errors import describe, error_type, record_exception
 from obs._hosts import live_instances
 from obs._integration import Integration
+from obs._lazy import lazy_exports
 from obs._options import IntegrationOptions, OptionsError
 from obs._patching import Patch, wrap
 from obs._propagation import Incoming, extract, header_getter, inject
@@ -117,6 +118,7 @@ __all__ = [
     "header_getter",
     "inject",
     "internal_error",
+    "lazy_exports",
     "live_instances",
     "logger",
     "parse_policy",

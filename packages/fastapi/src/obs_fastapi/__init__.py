@@ -9,8 +9,9 @@ For a Starlette app, or any ASGI app: ``app = obs_fastapi.ObsMiddleware(app)``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from obs.instrumentation import lazy_exports
 
 if TYPE_CHECKING:
     from obs_fastapi._app import instrument_app, is_instrumented, uninstrument_app
@@ -40,11 +41,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'obs_fastapi' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

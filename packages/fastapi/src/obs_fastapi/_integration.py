@@ -11,7 +11,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from obs.instrumentation import Integration, internal_error, live_instances
+from obs.instrumentation import Integration
 from obs_fastapi._options import FastAPIOptions, Options
 
 
@@ -31,24 +31,15 @@ class FastAPIIntegration(Integration):
         self._resolved = resolved
         self._apps = weakref.WeakSet()
 
-        def init(wrapped: Any, app: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-            wrapped(*args, **kwargs)
-            self._adopt(app, resolved)
-
-        self.wrap(FastAPI, "__init__", init)
-        for app in live_instances(FastAPI):  # apps made before obs was switched on
-            self._adopt(app, resolved)
+        self.every_instance(FastAPI, lambda app: self._adopt(app, resolved))
 
     def _adopt(self, app: Any, resolved: Options) -> None:
         from obs_fastapi._app import instrument_app, is_instrumented
 
-        try:
-            if is_instrumented(app):  # by hand: the user's options stand
-                return
-            instrument_app(app, options=resolved)
-            self._apps.add(app)
-        except Exception as exc:
-            internal_error("obs_fastapi: instrumenting a FastAPI app", exc)
+        if is_instrumented(app):  # by hand: the user's options stand
+            return
+        instrument_app(app, options=resolved)
+        self._apps.add(app)
 
     def _uninstrument(self) -> None:
         from obs_fastapi._app import app_options, uninstrument_app

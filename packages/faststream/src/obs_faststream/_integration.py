@@ -19,7 +19,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from obs.instrumentation import Integration, IntegrationOptions, internal_error, live_instances
+from obs.instrumentation import Integration, IntegrationOptions
 
 # Broker package (the second part of the broker class' module) -> our module and class.
 _MIDDLEWARES = {
@@ -66,41 +66,32 @@ class FastStreamIntegration(Integration):
         broker_base = importlib.import_module(_BROKER_MODULE).BrokerUsecase
         self._added = weakref.WeakKeyDictionary()
 
-        def init(wrapped: Any, broker: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-            wrapped(*args, **kwargs)
-            self._adopt(broker, options)
-
         def added(wrapped: Any, broker: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             result = wrapped(*args, **kwargs)
             self._yield_to_hand_added(broker, args[0] if args else kwargs.get("middleware"))
             return result
 
-        self.wrap(broker_base, "__init__", init)
         self.wrap(broker_base, "add_middleware", added)
         self.wrap(broker_base, "insert_middleware", added)
-        for broker in live_instances(broker_base):  # brokers made before obs was switched on
-            self._adopt(broker, options)
+        self.every_instance(broker_base, lambda broker: self._adopt(broker, options))
 
     def _adopt(self, broker: Any, options: FastStreamOptions) -> None:
         from obs_faststream._middleware import TelemetryMiddleware
 
-        try:
-            if any(isinstance(m, TelemetryMiddleware) for m in broker.middlewares):
-                return  # added by hand: the user's options stand
-            cls = middleware_class_for(broker)
-            if cls is None:
-                return
-            middleware = cls(
-                tracer_provider=options.tracer_provider,
-                meter_provider=options.meter_provider,
-                include_messages_counters=options.include_messages_counters,
-                propagation=options.policy(),
-            )
-            self._added[broker] = middleware
-            # insert_middleware is wrapped too: it sees one of ours and does nothing more.
-            broker.insert_middleware(middleware)
-        except Exception as exc:
-            internal_error("obs_faststream auto-instrumentation", exc)
+        if any(isinstance(m, TelemetryMiddleware) for m in broker.middlewares):
+            return  # added by hand: the user's options stand
+        cls = middleware_class_for(broker)
+        if cls is None:
+            return
+        middleware = cls(
+            tracer_provider=options.tracer_provider,
+            meter_provider=options.meter_provider,
+            include_messages_counters=options.include_messages_counters,
+            propagation=options.policy(),
+        )
+        self._added[broker] = middleware
+        # insert_middleware is wrapped too: it sees one of ours and does nothing more.
+        broker.insert_middleware(middleware)
 
     def _yield_to_hand_added(self, broker: Any, middleware: object) -> None:
         from obs_faststream._middleware import TelemetryMiddleware

@@ -10,8 +10,9 @@ or ``obs.configure(instrument=True)``. See the README for the spans, attributes 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from obs.instrumentation import lazy_exports
 
 if TYPE_CHECKING:
     from obs_openai._instrument import instrument_openai, is_instrumented, uninstrument_openai
@@ -27,11 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'obs_openai' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = ["OpenAIIntegration", "instrument_openai", "is_instrumented", "uninstrument_openai"]
