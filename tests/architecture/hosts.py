@@ -214,9 +214,14 @@ def _server_url() -> str:
             return PlainTextResponse("ok")
 
         server = Server(Starlette(routes=[Route("/ok", ok)]))
-        server.__enter__()  # lives as long as the test process; uvicorn runs in a daemon thread
+        server.__enter__()  # stopped by stop_servers() (tests/architecture/conftest.py)
         _servers.append(server)
     return str(_servers[0].url)
+
+
+def stop_servers() -> None:
+    while _servers:
+        _servers.pop().__exit__(None, None, None)
 
 
 def _httpx(capture: Capture, by_hand: bool) -> list[str]:
