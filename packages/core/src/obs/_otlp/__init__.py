@@ -1,0 +1,1 @@
+"""OTLP export: a direct protobuf span writer and the exporter that uses it."""
