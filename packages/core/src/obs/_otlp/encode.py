@@ -129,7 +129,7 @@ class AttributeWriter:
         parts = []
         for key, value in attributes.items():
             kind = type(value)
-            if kind is str and len(value) > self._MAX_CACHED_STR or kind in (tuple, list, dict):
+            if (kind is str and len(value) > self._MAX_CACHED_STR) or kind in (tuple, list, dict):
                 parts.append(_field(tag, _key_value(key, value)))
                 continue
             cache_key = (key, kind, value)
@@ -312,7 +312,7 @@ class SpanWriter:
 
     def _link(self, link: Any) -> bytes:
         context = link.context
-        body = (
+        body: bytes = (
             b"\x0a\x10"
             + context.trace_id.to_bytes(16, "big")
             + b"\x12\x08"
@@ -320,7 +320,8 @@ class SpanWriter:
             + self._attributes.attributes(b"\x22", link.attributes)
             + _count(b"\x28", link.dropped_attributes)
         )
-        return body + (_LINK_FLAGS_REMOTE if context.is_remote else _LINK_FLAGS_LOCAL)
+        flags: bytes = _LINK_FLAGS_REMOTE if context.is_remote else _LINK_FLAGS_LOCAL
+        return body + flags
 
 
 def _raw(span: ReadableSpan, field: str, public: str) -> Any:
@@ -337,4 +338,7 @@ def _raw_attributes(span: ReadableSpan) -> Mapping[str, Any] | None:
         return span.attributes
     # An SDK BoundedAttributes keeps a plain dict inside; iterating that avoids its lock.
     inner = getattr(value, "_dict", None)
-    return inner if isinstance(inner, dict) else value
+    if isinstance(inner, dict):
+        return inner
+    mapping: Mapping[str, Any] = value
+    return mapping

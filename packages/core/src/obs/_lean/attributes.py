@@ -1,0 +1,110 @@
+"""Span attributes in a plain dict, with exactly the SDK's limits, truncation and drop counts.
+
+The SDK keeps a span's attributes in a ``BoundedAttributes`` (a mapping with its own lock,
+validating every value through a chain of isinstance checks); building one is a third of an
+SDK span. Here the common values (exact ``str`` within the length limit, ``bool``, ``int``,
+``float``, and tuples/lists of one of those) are checked inline and stored in a plain dict.
+Anything else (a long string to truncate, a mapping, ``None``, an odd type, a non-str key) goes
+through the installed SDK's own ``BoundedAttributes`` on a one-item scratch instance, so its
+cleaning, warnings and drop accounting apply unchanged whatever the SDK release.
+
+Placement follows the SDK: setting an existing key moves it to the end, and a full span drops
+its oldest attribute (counted) to make room.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.attributes import BoundedAttributes
+
+_sdk_logger = logging.getLogger("opentelemetry.attributes")
+
+_SCALARS = (bool, int, float)
+
+
+def fast_value(value: Any, max_length: int | None) -> bool:
+    """True if the SDK would store ``value`` unchanged (no cleaning, no warning)."""
+    kind = type(value)
+    if kind is str:
+        return max_length is None or len(value) <= max_length
+    if kind in _SCALARS:
+        return True
+    if kind is tuple or kind is list:
+        if not value:
+            return True
+        first = type(value[0])
+        if first is str:
+            if max_length is None:
+                return all(type(v) is str for v in value)
+            return all(type(v) is str and len(v) <= max_length for v in value)
+        if first in _SCALARS:
+            return all(type(v) is first for v in value)
+    return False
+
+
+def place(store: dict[str, Any], key: str, value: Any, max_count: int | None, dropped: int) -> int:
+    """Put a cleaned value in ``store`` as the SDK does; returns the new drop count."""
+    if key in store:
+        del store[key]
+    elif max_count is not None and len(store) >= max_count:
+        _sdk_logger.warning(
+            "Attributes dict is full. Dropping the oldest key-value pair from attributes to "
+            "make space for the new key-value pair."
+        )
+        del store[next(iter(store))]
+        dropped += 1
+    store[key] = value
+    return dropped
+
+
+def set_one(
+    store: dict[str, Any],
+    key: Any,
+    value: Any,
+    max_count: int | None,
+    max_length: int | None,
+    dropped: int,
+) -> int:
+    """``span.set_attribute(key, value)``; returns the new drop count."""
+    if max_count == 0:
+        return dropped + 1
+    if type(key) is str and key and fast_value(value, max_length):
+        if type(value) is list:
+            value = tuple(value)
+        return place(store, key, value, max_count, dropped)
+    scratch = BoundedAttributes(None, None, immutable=False, max_value_len=max_length)
+    scratch[key] = value
+    dropped += scratch.dropped
+    for cleaned_key in scratch:
+        dropped = place(store, cleaned_key, scratch[cleaned_key], max_count, dropped)
+    return dropped
+
+
+def set_many(
+    store: dict[str, Any],
+    attributes: Mapping[str, Any],
+    max_count: int | None,
+    max_length: int | None,
+    dropped: int,
+) -> int:
+    """``span.set_attributes(mapping)`` and a span's initial attributes."""
+    if max_count == 0:
+        return dropped + len(attributes)
+    for key, value in attributes.items():
+        if type(key) is str and key and fast_value(value, max_length):
+            if type(value) is list:
+                value = tuple(value)
+            if key in store or (max_count is not None and len(store) >= max_count):
+                dropped = place(store, key, value, max_count, dropped)
+            else:
+                store[key] = value
+            continue
+        # Through the SDK's own mapping path, one item at a time to keep the order.
+        scratch = BoundedAttributes(None, {key: value}, immutable=False, max_value_len=max_length)
+        dropped += scratch.dropped
+        for cleaned_key in scratch:
+            dropped = place(store, cleaned_key, scratch[cleaned_key], max_count, dropped)
+    return dropped

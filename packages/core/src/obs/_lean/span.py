@@ -1,0 +1,216 @@
+"""The lean span: an SDK ``Span`` (so an API span and a ``ReadableSpan``) at a fraction of the cost.
+
+It subclasses the SDK's ``Span`` and keeps its private fields (``_name``, ``_context``,
+``_attributes``, ``_events``, ``_links``, ``_status``, ``_start_time``, ``_end_time``,
+``_lock``, ``_limits``, ...), so the SDK's own methods run on it unchanged: ``set_status``
+(with its description rules), ``update_name``, ``add_event``, ``add_link``,
+``record_exception``, ``__exit__``, ``to_json``, the ``ReadableSpan`` properties, and the
+"ended span" warnings. What differs is what made the SDK span expensive:
+
+- attributes live in a plain dict (``_lean.attributes`` applies the SDK's limits to it) and
+  the drop count in a field;
+- events and links start as a shared empty tuple; the SDK's bounded list is created on the
+  first ``add_event``/``add_link``;
+- resource, scope, limits and processors are the tracer's, referenced, not rebuilt;
+- at ``end`` the span itself (now frozen: every mutator is a no-op with the SDK's warning) is
+  handed to the processors instead of a ``ReadableSpan`` copy.
+
+``__slots__`` keeps every field out of a per-span ``__dict__``: a queued span is ~0.5 KB.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from time import time_ns
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace as trace_api
+from opentelemetry.sdk.trace import EventBase, ReadableSpan, Span, SpanLimits
+from opentelemetry.sdk.util import BoundedList
+from opentelemetry.trace.status import Status, StatusCode
+from opentelemetry.util import types
+
+from obs._lean.attributes import set_many, set_one
+
+if TYPE_CHECKING:
+    from obs._lean.tracer import LeanTracer
+
+#: The SDK's logger, so "ended span" warnings read and filter exactly as the SDK's.
+_sdk_logger = logging.getLogger("opentelemetry.sdk.trace")
+
+_UNSET = Status(StatusCode.UNSET)
+_NO_ITEMS: tuple[Any, ...] = ()
+
+
+class LeanSpan(Span):
+    __slots__ = (
+        "_attributes",
+        "_context",
+        "_dropped_attributes",
+        "_end_time",
+        "_events",
+        "_instrumentation_info",
+        "_instrumentation_scope",
+        "_kind",
+        "_limits",
+        "_links",
+        "_lock",
+        "_name",
+        "_obs_tracer",
+        "_parent",
+        "_record_end_metrics",
+        "_record_exception",
+        "_resource",
+        "_sampler",
+        "_set_status_on_exception",
+        "_span_processor",
+        "_start_time",
+        "_status",
+        "_trace_config",
+    )
+
+    def __init__(
+        self,
+        tracer: LeanTracer,
+        name: str,
+        context: trace_api.SpanContext,
+        parent: trace_api.SpanContext | None,
+        kind: trace_api.SpanKind,
+        attributes: types.Attributes,
+        links: Sequence[trace_api.Link] | None,
+        start_time: int,
+        record_exception: bool,
+        set_status_on_exception: bool,
+    ) -> None:
+        # The SDK's __init__ is skipped on purpose: everything it builds is set here.
+        self._obs_tracer = tracer
+        self._name = name
+        self._context = context
+        self._parent = parent
+        self._kind = kind
+        self._start_time = start_time
+        self._end_time: int | None = None
+        self._status = _UNSET
+        self._lock = threading.Lock()
+        limits: SpanLimits = tracer._span_limits
+        self._limits = limits
+        self._resource = tracer.resource
+        self._instrumentation_scope = tracer._instrumentation_scope
+        self._instrumentation_info = tracer.instrumentation_info
+        self._span_processor = tracer.span_processor
+        self._sampler = tracer.sampler
+        self._trace_config = None
+        self._record_end_metrics = None
+        self._record_exception = record_exception
+        self._set_status_on_exception = set_status_on_exception
+        self._events = _NO_ITEMS
+        self._attributes: dict[str, Any] = {}
+        self._dropped_attributes = 0
+        if attributes:
+            self._dropped_attributes = set_many(
+                self._attributes,
+                attributes,
+                limits.max_span_attributes,
+                limits.max_span_attribute_length,
+                0,
+            )
+        # Links go through the SDK's own validation and limits (it is rare to have any).
+        self._links = self._new_links(links) if links else _NO_ITEMS
+
+    # -- attributes ---------------------------------------------------------------------
+    @property
+    def dropped_attributes(self) -> int:
+        return self._dropped_attributes
+
+    def set_attribute(self, key: str, value: types.AnyValue) -> None:
+        if self._end_time is not None:
+            _sdk_logger.warning("Setting attribute on ended span.")
+            return
+        limits = self._limits
+        attributes = self._attributes
+        if _plain(key, value, limits.max_span_attribute_length):
+            # The common case (a short str or a number): inline, as the SDK would store it.
+            if key in attributes:
+                del attributes[key]
+                attributes[key] = value
+                return
+            max_count = limits.max_span_attributes
+            if max_count is None or len(attributes) < max_count:
+                attributes[key] = value
+                return
+        self._dropped_attributes = set_one(
+            attributes,
+            key,
+            value,
+            limits.max_span_attributes,
+            limits.max_span_attribute_length,
+            self._dropped_attributes,
+        )
+
+    def set_attributes(self, attributes: Mapping[str, types.AnyValue]) -> None:
+        if self._end_time is not None:
+            _sdk_logger.warning("Setting attribute on ended span.")
+            return
+        limits = self._limits
+        self._dropped_attributes = set_many(
+            self._attributes,
+            attributes,
+            limits.max_span_attributes,
+            limits.max_span_attribute_length,
+            self._dropped_attributes,
+        )
+
+    # -- events and links: the SDK's methods, with the bounded lists made on first use ---
+    def _add_event(self, event: EventBase) -> None:
+        ended = False
+        with self._lock:
+            if self._end_time is None:
+                events: Any = self._events
+                if events is _NO_ITEMS:
+                    events = self._events = BoundedList(self._limits.max_events)
+                events.append(event)
+            else:
+                ended = True
+        if ended:
+            _sdk_logger.warning("Tried calling %s on an ended span.", "_add_event")
+
+    def _add_link(self, link: trace_api.Link) -> None:
+        ended = False
+        with self._lock:
+            if self._end_time is None:
+                links: Any = self._links
+                if links is _NO_ITEMS:
+                    links = self._links = BoundedList(self._limits.max_links)
+                links.append(link)
+            else:
+                ended = True
+        if ended:
+            _sdk_logger.warning("Tried calling %s on an ended span.", "_add_link")
+
+    # -- ending -------------------------------------------------------------------------
+    def end(self, end_time: int | None = None) -> None:
+        with self._lock:
+            if self._end_time is not None:
+                ended_twice = True
+            else:
+                ended_twice = False
+                self._end_time = end_time if end_time is not None else time_ns()
+        if ended_twice:
+            _sdk_logger.warning("Calling end() on an ended span.")
+            return
+        self._obs_tracer._obs_on_end(self)
+
+    def _readable_span(self) -> ReadableSpan:
+        return self  # ended and frozen: it is its own read-only view
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(name="{self._name}", context={self._context})'
+
+
+def _plain(key: Any, value: Any, max_length: int | None) -> bool:
+    kind = type(value)
+    if kind is str:
+        return type(key) is str and bool(key) and (max_length is None or len(value) <= max_length)
+    return (kind is int or kind is float or kind is bool) and type(key) is str and bool(key)
