@@ -93,18 +93,27 @@ def set_many(
     """``span.set_attributes(mapping)`` and a span's initial attributes."""
     if max_count == 0:
         return dropped + len(attributes)
+    cleaned: list[tuple[str, Any]] = []
     for key, value in attributes.items():
         if type(key) is str and key and fast_value(value, max_length):
-            if type(value) is list:
-                value = tuple(value)
-            if key in store or (max_count is not None and len(store) >= max_count):
-                dropped = place(store, key, value, max_count, dropped)
-            else:
-                store[key] = value
+            cleaned.append((key, tuple(value) if type(value) is list else value))
             continue
+        if not _CLEAN_ALL_FIRST:
+            for item in cleaned:
+                dropped = place(store, item[0], item[1], max_count, dropped)
+            cleaned.clear()
         # Through the SDK's own mapping path, one item at a time to keep the order.
         scratch = BoundedAttributes(None, {key: value}, immutable=False, max_value_len=max_length)
         dropped += scratch.dropped
-        for cleaned_key in scratch:
-            dropped = place(store, cleaned_key, scratch[cleaned_key], max_count, dropped)
+        cleaned.extend((k, scratch[k]) for k in scratch)
+    # Newer SDKs clean the whole mapping, then place each item (so their warnings come in
+    # that order); older ones clean and place item by item.
+    for key, value in cleaned:
+        if key in store or (max_count is not None and len(store) >= max_count):
+            dropped = place(store, key, value, max_count, dropped)
+        else:
+            store[key] = value
     return dropped
+
+
+_CLEAN_ALL_FIRST = hasattr(BoundedAttributes, "_set_items")
