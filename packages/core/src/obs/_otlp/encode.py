@@ -104,22 +104,24 @@ def _any_value(value: Any) -> bytes:
 
 
 def _key_value(key: str, value: Any) -> bytes:
-    return _field(b"\x0a", _utf8(key)) + _field(b"\x12", _any_value(value))
+    value_field = _field(b"\x12", _any_value(value))
+    # proto3: an empty key is the default and is left out; the value message is always set.
+    return _field(b"\x0a", _utf8(key)) + value_field if key else value_field
 
 
 class AttributeWriter:
     """Encodes attribute mappings, caching the encoded (key, value) pairs that repeat.
 
     Keys repeat across spans almost always, and so do many values (methods, routes, status
-    codes, model names). The cache is keyed by type as well: ``1``, ``1.0`` and ``True`` are
-    equal in Python and different on the wire.
+    codes, model names). The cache is keyed by the field tag (span, event, link, resource) and
+    by type as well: ``1``, ``1.0`` and ``True`` are equal in Python, not on the wire.
     """
 
     _MAX_CACHED = 4096
     _MAX_CACHED_STR = 64
 
     def __init__(self) -> None:
-        self._pairs: dict[tuple[str, type, Any], bytes] = {}
+        self._pairs: dict[tuple[bytes, str, type, Any], bytes] = {}
 
     def attributes(self, tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
         """Every attribute as a repeated KeyValue field with ``tag``."""
@@ -132,7 +134,7 @@ class AttributeWriter:
             if (kind is str and len(value) > self._MAX_CACHED_STR) or kind in (tuple, list, dict):
                 parts.append(_field(tag, _key_value(key, value)))
                 continue
-            cache_key = (key, kind, value)
+            cache_key = (tag, key, kind, value)
             try:
                 encoded = pairs.get(cache_key)
             except TypeError as exc:  # unhashable odd value
