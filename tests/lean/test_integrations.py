@@ -85,7 +85,7 @@ def _mask(encoded: bytes, keys: tuple[str, ...]) -> bytes:
 
 def test_fastapi_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     import obs_fastapi
-    from tests.fastapi.conftest import build_app, client
+    from tests.fastapi.conftest import Boom, build_app, client
 
     def workload() -> None:
         app = build_app()
@@ -97,10 +97,8 @@ def test_fastapi_requests(monkeypatch: pytest.MonkeyPatch) -> None:
                 await c.post("/login", json={"user": "ada", "password": "hunter2"})
                 await c.get("/missing")
                 await c.get("/unavailable")
-                try:
+                with pytest.raises(Boom):
                     await c.get("/boom")
-                except Exception:
-                    pass
 
         asyncio.run(requests())
 

@@ -193,7 +193,8 @@ class ToPipe(SpanExporter):
     def __init__(self, fd, label): self.fd, self.label = fd, label
     def export(self, spans):
         for s in spans:
-            os.write(self.fd, f"{os.getpid()} {self.label} {s.name} {s.resource.attributes.get('process.pid', '-')}\\n".encode())
+            pid = s.resource.attributes.get("process.pid", "-")
+            os.write(self.fd, f"{os.getpid()} {self.label} {s.name} {pid}\\n".encode())
         return SpanExportResult.SUCCESS
 
 read, write = os.pipe()
