@@ -1,34 +1,105 @@
-"""Core: one bare SDK span vs obs.span vs obs.info, and the scrubbing cost."""
+"""Core: one bare SDK span vs lean spans, obs.span and obs.info, scrubbing, memory per span.
+
+The reference for the lean-span targets is ``sdk start_span, 3 attributes (plain)``: an SDK
+span with three attributes on the plain pipeline (batch processor, null exporter), measured in
+the same run. Times are CPU time on the measuring thread (``interleaved_cpu``).
+"""
 
 from __future__ import annotations
 
+import os
+
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 
 import obs
-from benchmarks._harness import Group, Result, interleaved, plain_provider, use_obs
+from benchmarks._harness import (
+    Group,
+    Result,
+    _batch,
+    interleaved_cpu,
+    plain_provider,
+    queued_span_bytes,
+    use_obs,
+)
+from obs._lean import LeanTracerProvider
 
 OPS = 10_000
+ATTRS = {"a": 1, "b": "x", "c": 2.5}
+REFERENCE = "sdk start_span, 3 attributes (plain)"
+
+
+class Keep(SpanProcessor):
+    """Holds every ended span, as an export queue does until the batch is sent."""
+
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.spans.append(span)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        self.spans.clear()
+
+
+def _memory() -> dict[str, float]:
+    out: dict[str, float] = {}
+    for label, cls in (("sdk", TracerProvider), ("lean", LeanTracerProvider)):
+        provider = cls(shutdown_on_exit=False)
+        keep = Keep()
+        provider.add_span_processor(keep)
+        tracer = provider.get_tracer("memory")
+
+        def one(tracer: trace_api.Tracer = tracer) -> None:
+            tracer.start_span("op", attributes=ATTRS).end()
+
+        out[label] = queued_span_bytes(one)
+        keep.shutdown()
+    return out
+
+
+def _lean_plain() -> trace_api.Tracer:
+    provider = LeanTracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(_batch())
+    return provider.get_tracer("bench")
 
 
 def bench(rounds: int, sdk_span: Result) -> list[Group]:
     plain = plain_provider().get_tracer("bench")
+    lean = _lean_plain()
     use_obs()
-    obs_sdk = trace_api.get_tracer("bench")
+    on_obs = trace_api.get_tracer("bench")
 
-    def bare_current() -> None:
+    def sdk_start_span() -> None:
         for _ in range(OPS):
-            with plain.start_as_current_span("op", attributes={"a": 1, "b": "x"}):
+            plain.start_span("op", attributes=ATTRS).end()
+
+    def sdk_current() -> None:
+        for _ in range(OPS):
+            with plain.start_as_current_span("op", attributes=ATTRS):
                 pass
+
+    def lean_start_span() -> None:
+        for _ in range(OPS):
+            lean.start_span("op", attributes=ATTRS).end()
+
+    def lean_current() -> None:
+        for _ in range(OPS):
+            with lean.start_as_current_span("op", attributes=ATTRS):
+                pass
+
+    def tracer_on_obs_pipeline() -> None:
+        for _ in range(OPS):
+            on_obs.start_span("op", attributes=ATTRS).end()
 
     def obs_span() -> None:
         for _ in range(OPS):
-            with obs.span("op", a=1, b="x"):
+            with obs.span("op", a=1, b="x", c=2.5):
                 pass
-
-    def sdk_on_obs_pipeline() -> None:
-        for _ in range(OPS):
-            obs_sdk.start_span("op", attributes={"a": 1, "b": "x"}).end()
 
     def obs_info() -> None:
         for _ in range(OPS):
@@ -40,27 +111,41 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
                 "login {user}", user="alice", password="hunter2", header="Bearer abcdefgh12345678"
             )
 
-    def obs_span_unscrubbed() -> None:
-        for _ in range(OPS):
-            with obs.span("op", a=1, b="x"):
-                pass
-
     cases = {
-        "sdk start_as_current_span (plain)": bare_current,
-        "sdk span on obs pipeline": sdk_on_obs_pipeline,
+        REFERENCE: sdk_start_span,
+        "sdk start_as_current_span (plain)": sdk_current,
+        "lean start_span, 3 attributes (plain)": lean_start_span,
+        "lean start_as_current_span (plain)": lean_current,
+        "tracer span on obs pipeline": tracer_on_obs_pipeline,
         "obs.span": obs_span,
         "obs.info": obs_info,
         "obs.info with 2 secrets scrubbed": obs_info_secret,
     }
-    samples = interleaved(cases, OPS, rounds)
+    samples = interleaved_cpu(cases, OPS, rounds)
     use_obs(scrubbing=False)
-    no_scrub = interleaved({"obs.span, scrubbing off": obs_span_unscrubbed}, OPS, rounds)
+    no_scrub = interleaved_cpu({"obs.span, scrubbing off": obs_span}, OPS, rounds)
+    os.environ["OBS_LEAN_SPANS"] = "0"
+    try:
+        use_obs()
+        on_sdk = interleaved_cpu(
+            {"obs.span on the SDK's provider (OBS_LEAN_SPANS=0)": obs_span}, OPS, rounds
+        )
+    finally:
+        del os.environ["OBS_LEAN_SPANS"]
     use_obs()
     group = Group("core", "span")
     group.results.append(
-        Result("core", "sdk span (plain)", sdk_span.samples_us, "1", baseline=False)
+        Result("core", "sdk span (plain, wall clock)", sdk_span.samples_us, "1", baseline=False)
     )
-    for name, values in {**samples, **no_scrub}.items():
-        group.results.append(Result("core", name, values, "1"))
+    reference = sorted(samples[REFERENCE])[len(samples[REFERENCE]) // 2]
+    for name, values in {**samples, **no_scrub, **on_sdk}.items():
+        median = sorted(values)[len(values) // 2]
+        note = "" if name == REFERENCE else f"{median / reference:.2f}× the 3-attribute SDK span"
+        group.results.append(Result("core", name, values, "1", note=note))
+    memory = _memory()
+    group.results[-1].note += (
+        f"\n{'':<14}memory per queued span (tracemalloc): SDK {memory['sdk']:.0f} B, "
+        f"lean {memory['lean']:.0f} B"
+    )
     assert context_api.get_current() is not None
     return [group]

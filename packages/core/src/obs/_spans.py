@@ -14,6 +14,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from obs._attributes import to_attributes
 from obs._errors import record_exception
+from obs._lean.context import attach_span, detach
 from obs._messages import render
 from obs._version import VERSION
 
@@ -60,7 +61,7 @@ class SpanContextManager:
             set_status_on_exception=False,
         )
         self._span = span
-        self._token = context_api.attach(trace_api.set_span_in_context(span))
+        self._token = attach_span(span)
         return span
 
     def __exit__(
@@ -69,7 +70,7 @@ class SpanContextManager:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        context_api.detach(self._token)
+        detach(self._token)
         if exc is not None:
             record_exception(self._span, exc)
         self._span.end()

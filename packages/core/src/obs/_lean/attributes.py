@@ -93,6 +93,20 @@ def set_many(
     """``span.set_attributes(mapping)`` and a span's initial attributes."""
     if max_count == 0:
         return dropped + len(attributes)
+    if not store and (max_count is None or len(attributes) <= max_count):
+        # A new span's attributes: nothing to move or drop; plain values are stored as given.
+        for key, value in attributes.items():
+            kind = type(value)
+            if kind is str:
+                plain = max_length is None or len(value) <= max_length
+            else:
+                plain = kind is int or kind is float or kind is bool
+            if not plain or type(key) is not str or not key:
+                store.clear()
+                break
+            store[key] = value
+        else:
+            return dropped
     cleaned: list[tuple[str, Any]] = []
     for key, value in attributes.items():
         if type(key) is str and key and fast_value(value, max_length):

@@ -54,13 +54,11 @@ class LeanSpan(Span):
         "_instrumentation_info",
         "_instrumentation_scope",
         "_kind",
-        "_limits",
         "_links",
         "_lock",
         "_name",
         "_obs_tracer",
         "_parent",
-        "_record_end_metrics",
         "_record_exception",
         "_resource",
         "_sampler",
@@ -68,7 +66,6 @@ class LeanSpan(Span):
         "_span_processor",
         "_start_time",
         "_status",
-        "_trace_config",
     )
 
     def __init__(
@@ -95,14 +92,11 @@ class LeanSpan(Span):
         self._status = _UNSET
         self._lock = threading.Lock()
         limits: SpanLimits = tracer._span_limits
-        self._limits = limits
         self._resource = tracer.resource
         self._instrumentation_scope = tracer._instrumentation_scope
         self._instrumentation_info = tracer.instrumentation_info
         self._span_processor = tracer.span_processor
         self._sampler = tracer.sampler
-        self._trace_config = None
-        self._record_end_metrics = None
         self._record_exception = record_exception
         self._set_status_on_exception = set_status_on_exception
         self._events = _NO_ITEMS
@@ -118,6 +112,14 @@ class LeanSpan(Span):
             )
         # Links go through the SDK's own validation and limits (it is rare to have any).
         self._links = self._new_links(links) if links else _NO_ITEMS
+
+    # -- what the SDK's span keeps per span, read from the tracer ------------------------
+    _trace_config = None
+    _record_end_metrics = None
+
+    @property
+    def _limits(self) -> SpanLimits:
+        return self._obs_tracer._span_limits
 
     # -- attributes ---------------------------------------------------------------------
     @property
