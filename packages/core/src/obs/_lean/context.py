@@ -36,7 +36,7 @@ def _has_fast_path() -> bool:
     if _VAR is None:
         return False
     # The key must be the one the API reads back, or spans would not be current.
-    probe = object()
+    probe = trace_api.NonRecordingSpan(trace_api.INVALID_SPAN_CONTEXT)
     token = _VAR.set(Context({**_VAR.get(), SPAN_KEY: probe}))
     try:
         return trace_api.get_current_span() is probe
@@ -45,6 +45,11 @@ def _has_fast_path() -> bool:
 
 
 FAST = _has_fast_path()
+
+
+def context_var() -> ContextVar[Context] | None:
+    """The runtime context's ContextVar, if reading and setting it directly is safe."""
+    return _VAR if FAST else None
 
 
 def attach_span(span: trace_api.Span) -> Token[Context]:

@@ -68,7 +68,10 @@ class LeanSpan(Span):
         "_status",
     )
 
-    def __init__(
+    def __init__(self, *args: Any) -> None:
+        self._obs_init(*args)
+
+    def _obs_init(
         self,
         tracer: LeanTracer,
         name: str,
@@ -81,7 +84,9 @@ class LeanSpan(Span):
         record_exception: bool,
         set_status_on_exception: bool,
     ) -> None:
-        # The SDK's __init__ is skipped on purpose: everything it builds is set here.
+        # The SDK's __init__ is skipped on purpose: everything it builds is set here. The
+        # tracer calls this on ``object.__new__(LeanSpan)``: the SDK's ``Span.__new__`` (a
+        # guard against direct construction, with *args/**kwargs) costs more than the rest.
         self._obs_tracer = tracer
         self._name = name
         self._context = context

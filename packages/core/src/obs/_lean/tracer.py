@@ -66,13 +66,12 @@ def _direct_span_context_ok() -> bool:
 
 
 _DIRECT_CONTEXT = _direct_span_context_ok()
-
-
-def _span_context(trace_id: int, span_id: int, flags: TraceFlags, state: Any) -> SpanContext:
-    if _DIRECT_CONTEXT:
-        valid = 0 < trace_id <= _TRACE_ID_MAX and 0 < span_id <= _SPAN_ID_MAX
-        return tuple.__new__(SpanContext, (trace_id, span_id, False, flags, state, valid))
-    return SpanContext(trace_id, span_id, False, flags, state)
+_tuple_new = tuple.__new__
+_new_span = object.__new__
+_API_SPAN = trace_api.Span
+_SPAN_KEY = lean_context.SPAN_KEY
+#: The runtime context's ContextVar when reading it directly is safe, else None.
+_CONTEXT_VAR = lean_context.context_var()
 
 
 def _default_sampler(sampler: Sampler) -> str | None:
@@ -172,7 +171,12 @@ class LeanTracer(SDKTracer):
                 record_exception,
                 set_status_on_exception,
             )
-        parent: Any = lean_context.current_span(context).get_span_context()
+        parent: Any
+        if _CONTEXT_VAR is not None:  # the parent read straight from the context
+            current = (_CONTEXT_VAR.get() if context is None else context).get(_SPAN_KEY)
+            parent = current.get_span_context() if isinstance(current, _API_SPAN) else None
+        else:
+            parent = lean_context.current_span(context).get_span_context()
         if parent is not None and not isinstance(parent, SpanContext):
             raise TypeError("parent_span_context must be a SpanContext or None.")
         enabled = self._obs_enabled
@@ -203,14 +207,19 @@ class LeanTracer(SDKTracer):
             state = result.trace_state if result.trace_state is not None else DEFAULT_TRACE_STATE
             span_attributes = result.attributes
 
-        span_context = _span_context(
-            trace_id, self.id_generator.generate_span_id(), _FLAGS[sampled, random], state
-        )
+        span_id = self.id_generator.generate_span_id()
+        flags = _FLAGS[sampled, random]
+        if _DIRECT_CONTEXT:
+            valid = 0 < trace_id <= _TRACE_ID_MAX and 0 < span_id <= _SPAN_ID_MAX
+            span_context = _tuple_new(SpanContext, (trace_id, span_id, False, flags, state, valid))
+        else:
+            span_context = SpanContext(trace_id, span_id, False, flags, state)
         if not recording:
             return NonRecordingSpan(context=span_context)
         if getattr(self.span_processor, "_span_processors", None) is not self._obs_seen:
             self._obs_dispatch()
-        span = LeanSpan(
+        span = _new_span(LeanSpan)
+        span._obs_init(
             self,
             name,
             span_context,
