@@ -13,7 +13,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from opentelemetry.trace.span import TraceState
 
 from obs._otlp.encode import SpanWriter, Unsupported
-from obs._otlp.exporter import FastOTLPSpanExporter, reference_encode
+from obs._otlp.exporter import FastOTLPSpanExporter, reference_dialect, reference_encode
 
 ints = st.one_of(
     st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1),
@@ -127,7 +127,7 @@ def _reference_or_error(batch: list[ReadableSpan]) -> bytes | None:
 @given(st.lists(spans(), min_size=1, max_size=5))
 def test_writer_is_byte_identical_or_declines(batch: list[ReadableSpan]) -> None:
     expected = _reference_or_error(batch)
-    writer = SpanWriter()
+    writer = SpanWriter(reference_dialect())
     try:
         encoded = writer.encode(batch)
     except Unsupported:

@@ -27,7 +27,7 @@ from obs._lean import LeanTracerProvider
 from obs._lean import span as lean_span_module
 from obs._lean import tracer as lean_tracer_module
 from obs._otlp.encode import SpanWriter, Unsupported
-from obs._otlp.exporter import _reference_writes_scope_schema_url, reference_encode
+from obs._otlp.exporter import reference_dialect, reference_encode
 
 RESOURCE = Resource({"service.name": "twins", "service.version": "1"})
 
@@ -180,7 +180,7 @@ FALLBACKS: list[int] = []
 def writer_bytes(spans: Sequence[ReadableSpan]) -> bytes:
     """obs's writer's bytes, or the reference's when the writer declines (as the exporter does)."""
     try:
-        return SpanWriter(_reference_writes_scope_schema_url()).encode(spans)
+        return SpanWriter(reference_dialect()).encode(spans)
     except Unsupported:
         FALLBACKS.append(len(spans))
         return reference_encode(spans)

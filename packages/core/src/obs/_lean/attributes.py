@@ -50,10 +50,11 @@ def place(store: dict[str, Any], key: str, value: Any, max_count: int | None, dr
     if key in store:
         del store[key]
     elif max_count is not None and len(store) >= max_count:
-        _sdk_logger.warning(
-            "Attributes dict is full. Dropping the oldest key-value pair from attributes to "
-            "make space for the new key-value pair."
-        )
+        if _WARNS_WHEN_FULL:
+            _sdk_logger.warning(
+                "Attributes dict is full. Dropping the oldest key-value pair from attributes to "
+                "make space for the new key-value pair."
+            )
         del store[next(iter(store))]
         dropped += 1
     store[key] = value
@@ -131,3 +132,31 @@ def set_many(
 
 
 _CLEAN_ALL_FIRST = hasattr(BoundedAttributes, "_set_items")
+
+
+def _warns_when_full() -> bool:
+    """Whether this SDK logs when a full span drops its oldest attribute (newer ones do)."""
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    handler = Keep(logging.WARNING)
+    disabled, _sdk_logger.disabled = _sdk_logger.disabled, False
+    propagate, _sdk_logger.propagate = _sdk_logger.propagate, False
+    level = _sdk_logger.level
+    _sdk_logger.setLevel(logging.WARNING)
+    _sdk_logger.addHandler(handler)
+    try:
+        probe = BoundedAttributes(1, immutable=False)
+        probe["a"] = 1
+        probe["b"] = 2
+    finally:
+        _sdk_logger.removeHandler(handler)
+        _sdk_logger.setLevel(level)
+        _sdk_logger.disabled, _sdk_logger.propagate = disabled, propagate
+    return bool(seen)
+
+
+_WARNS_WHEN_FULL = _warns_when_full()

@@ -91,9 +91,23 @@ def _default_sampler(sampler: Sampler) -> str | None:
     return None
 
 
+def _does_nothing() -> None:
+    pass
+
+
+_NOTHING = _does_nothing.__code__.co_code
+
+
 def _is_noop(processor: SpanProcessor, method: str) -> bool:
-    base = getattr(SpanProcessor, method, None)
-    return base is not None and getattr(type(processor), method, base) is base
+    """Whether a processor's hook is a no-op (the base class's, or a body that is just ``pass``).
+
+    An SDK without the hook at all (``_on_ending`` before 1.3x) never calls it: a no-op too.
+    """
+    impl = getattr(type(processor), method, None)
+    if impl is None or impl is getattr(SpanProcessor, method, None):
+        return True
+    code = getattr(impl, "__code__", None)
+    return code is not None and code.co_code == _NOTHING and not code.co_names
 
 
 class LeanTracer(SDKTracer):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
@@ -73,9 +74,26 @@ def _utf8(text: str) -> bytes:
         raise Unsupported(repr(text)) from exc
 
 
+@dataclass(frozen=True)
+class Dialect:
+    """What the installed reference encoder writes, where its releases differ."""
+
+    #: ``ScopeSpans.schema_url`` (newer releases)
+    scope_schema_url: bool = True
+    #: ``InstrumentationScope.attributes`` (newer releases)
+    scope_attributes: bool = True
+    #: ``None`` as an empty AnyValue (newer); older ones reject it and drop the attribute
+    none_values: bool = True
+
+
+_NONE_ENCODES = [True]  # set from the dialect of the writer last made (one SDK per process)
+
+
 def _any_value(value: Any) -> bytes:
     """The AnyValue message body for ``value`` (same type order as the reference encoder)."""
     if value is None:
+        if not _NONE_ENCODES[0]:
+            raise Unsupported("None values (this SDK's encoder drops them)")
         return _EMPTY_ANY
     if value is True:
         return _ANY_TRUE
@@ -204,10 +222,11 @@ class SpanWriter:
     thread-safe; an exporter is called from one export thread.
     """
 
-    def __init__(self, scope_schema_url: bool = True) -> None:
+    def __init__(self, dialect: Dialect | None = None) -> None:
         self._attributes = AttributeWriter()
-        #: whether the installed reference encoder writes ScopeSpans.schema_url (newer do)
-        self._scope_schema_url = scope_schema_url
+        self._dialect = dialect = dialect or Dialect()
+        self._scope_schema_url = dialect.scope_schema_url
+        _NONE_ENCODES[0] = dialect.none_values
         self._resources: dict[int, tuple[Resource, bytes]] = {}
         self._scopes: dict[int, tuple[InstrumentationScope | None, bytes]] = {}
 
@@ -264,7 +283,8 @@ class SpanWriter:
                 encoded += _field(b"\x0a", _utf8(scope.name))
             if scope.version:
                 encoded += _field(b"\x12", _utf8(scope.version))
-            encoded += self._attributes.attributes(b"\x1a", scope.attributes)
+            if self._dialect.scope_attributes:
+                encoded += self._attributes.attributes(b"\x1a", scope.attributes)
         if len(self._scopes) > 256:
             self._scopes.clear()
         self._scopes[id(scope)] = (scope, encoded)

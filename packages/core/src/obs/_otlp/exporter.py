@@ -11,8 +11,9 @@ installed one when it is created:
 - releases with a ``_serialize_spans`` method (1.30 to about 1.39): that method is replaced;
 - releases whose ``export`` encodes inline then calls ``self._client.export(bytes)`` (1.40+):
   ``export`` is re-stated with the same steps around the new encoder;
-- anything else: the SDK's exporter runs unchanged (reference encoder), and
-  ``encoder_in_use`` says so. ``tests/lean/test_otlp_exporter.py`` pins both layouts.
+- anything else, or a reference encoder whose bytes differ from the writer's on a probe batch
+  (checked when the exporter is made): the SDK's exporter runs unchanged (reference
+  encoder), and ``encoder_in_use`` says so. ``tests/lean/test_otlp_exporter.py`` pins both layouts.
 """
 
 from __future__ import annotations
@@ -24,10 +25,14 @@ from typing import Any
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http import trace_exporter as _sdk_module
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace.span import TraceState
 
-from obs._otlp.encode import SpanWriter, Unsupported
+from obs._otlp.encode import Dialect, SpanWriter, Unsupported
 
 _logger = logging.getLogger(_sdk_module.__name__)  # the SDK's own lines keep their logger
 
@@ -37,19 +42,63 @@ def reference_encode(spans: Sequence[ReadableSpan]) -> bytes:
     return encode_spans(spans).SerializePartialToString()  # type: ignore[no-any-return]
 
 
-def _reference_writes_scope_schema_url() -> bool:
-    """Newer reference encoders write ScopeSpans.schema_url; older ones leave it out."""
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-    from opentelemetry.trace import SpanContext
-
+def reference_dialect() -> Dialect:
+    """Probe the installed reference encoder where its releases differ."""
+    scope = InstrumentationScope("probe", "1", "https://obs.invalid/s", {"obs.scope": "a"})
     probe = ReadableSpan(
         "probe",
         context=SpanContext(1, 1, False),
         resource=Resource({}),
-        instrumentation_scope=InstrumentationScope("probe", "1", "https://obs.invalid/s"),
+        attributes={"obs.none": None},
+        instrumentation_scope=scope,
     )
-    return b"https://obs.invalid/s" in reference_encode([probe])
+    logger = logging.getLogger("opentelemetry.exporter.otlp.proto.common._internal")
+    disabled, logger.disabled = logger.disabled, True  # the None probe logs an error on old SDKs
+    try:
+        encoded = reference_encode([probe])
+    finally:
+        logger.disabled = disabled
+    return Dialect(
+        scope_schema_url=b"https://obs.invalid/s" in encoded,
+        scope_attributes=b"obs.scope" in encoded,
+        none_values=b"obs.none" in encoded,
+    )
+
+
+def _self_check(writer: SpanWriter) -> bool:
+    """The writer's bytes equal the reference's on spans using every feature it writes."""
+    remote = SpanContext(3, 4, True, TraceFlags(1), TraceState([("k", "v")]))
+    scopes = [None, InstrumentationScope("s", "1", "https://obs.invalid/s", {"a": 1})]
+    spans = [
+        ReadableSpan(
+            f"span {i} ü",
+            context=SpanContext(1 << 100, 10 + i, False, TraceFlags(1), TraceState([("t", "1")])),
+            parent=remote if i % 2 else None,
+            resource=Resource({"service.name": "probe", "n": i % 2}, "https://obs.invalid/r"),
+            attributes={
+                "s": "x" * 200,
+                "i": -(1 << 40),
+                "f": 0.5,
+                "b": True,
+                "t": ("a", "b"),
+                "e": (),
+                "by": b"\x00",
+                "m": {"k": [1, 2]},
+            },
+            events=[Event("e", {"x": 1}, 5), Event("", None, 6)],
+            links=[Link(remote, {"l": "v"}), Link(SpanContext(5, 6, False))],
+            kind=SpanKind(i % 5),
+            status=[Status(StatusCode.ERROR, "d"), Status(StatusCode.OK), Status()][i % 3],
+            start_time=100 + i,
+            end_time=200 + i if i != 3 else None,
+            instrumentation_scope=scopes[i % 2],
+        )
+        for i in range(6)
+    ]
+    try:
+        return writer.encode(spans) == reference_encode(spans)
+    except Exception:
+        return False
 
 
 def _layout(exporter: OTLPSpanExporter) -> str:
@@ -71,8 +120,9 @@ class FastOTLPSpanExporter(OTLPSpanExporter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._writer = SpanWriter(scope_schema_url=_reference_writes_scope_schema_url())
-        self._obs_layout = _layout(self)
+        self._writer = SpanWriter(reference_dialect())
+        # A release of the reference encoder that writes something differently: its bytes.
+        self._obs_layout = _layout(self) if _self_check(self._writer) else "reference"
         #: batches the direct writer handed to the reference encoder
         self.fallbacks = 0
 

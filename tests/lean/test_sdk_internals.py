@@ -1,0 +1,85 @@
+"""The SDK internals the lean path relies on, pinned on the installed SDK, and the fallbacks.
+
+Each private piece is checked when obs starts using it (at import or provider creation);
+these tests say which ones are in use with the installed SDK, and that turning any one off
+still gives correct spans. Run them on the oldest supported SDK too:
+
+    uv venv /tmp/otel-oldest && uv pip install --python /tmp/otel-oldest \\
+        "opentelemetry-sdk==1.30.0" "opentelemetry-exporter-otlp-proto-http==1.30.0" \\
+        hypothesis pytest
+    PYTHONPATH=packages/core/src:. /tmp/otel-oldest/bin/python -m pytest -p no:obs \\
+        tests/lean/test_sdk_internals.py tests/lean/test_equivalence.py tests/lean/test_encoder.py
+"""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry import trace as trace_api
+from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from obs._lean import LeanTracerProvider, lean_status
+from obs._lean import context as lean_context
+from obs._lean import tracer as lean_tracer
+from obs._otlp.exporter import FastOTLPSpanExporter
+from tests.lean.test_equivalence import basic, exceptions_and_status, limited, remote_parents
+from tests.lean.twins import assert_twins
+
+
+class Null(SpanExporter):
+    def export(self, spans: object) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+def test_every_fast_path_is_in_use_with_the_installed_sdk() -> None:
+    assert lean_context.FAST, "the runtime context is no longer a ContextVar we can read"
+    assert lean_tracer._DIRECT_CONTEXT, "SpanContext is no longer the 6-tuple it was"
+    provider = LeanTracerProvider(shutdown_on_exit=False)
+    batch = BatchSpanProcessor(Null())
+    provider.add_span_processor(batch)
+    tracer = provider.get_tracer("pin")
+    assert lean_status(tracer) == "lean"
+    assert isinstance(provider._active_span_processor, SynchronousMultiSpanProcessor)
+    tracer.start_span("s").end()
+    lean: lean_tracer.LeanTracer = tracer  # type: ignore[assignment]
+    assert lean._obs_sampling == "parent_based"
+    assert batch not in lean._obs_starters  # its on_start is the base no-op: skipped
+    assert lean._obs_enders == (batch,)
+    provider.shutdown()
+
+
+def test_the_exporter_replaces_only_the_encoding_step() -> None:
+    exporter = FastOTLPSpanExporter(endpoint="http://127.0.0.1:9/v1/traces")
+    assert exporter._obs_layout in ("serialize_method", "client"), exporter._obs_layout
+    assert exporter.encoder_in_use == "obs"
+    exporter.shutdown()
+
+
+@pytest.mark.parametrize("piece", ["context", "span_context", "dispatch", "sampler"])
+def test_spans_stay_the_same_with_a_fast_path_off(
+    monkeypatch: pytest.MonkeyPatch, piece: str
+) -> None:
+    if piece == "context":
+        monkeypatch.setattr(lean_context, "FAST", False)
+        monkeypatch.setattr(lean_tracer, "_CONTEXT_VAR", None)
+    elif piece == "span_context":
+        monkeypatch.setattr(lean_tracer, "_DIRECT_CONTEXT", False)
+    elif piece == "dispatch":
+        # A multi-processor that is not the SDK's synchronous one is called as a whole.
+        monkeypatch.setattr(lean_tracer, "SynchronousMultiSpanProcessor", type("Other", (), {}))
+    else:
+        monkeypatch.setattr(lean_tracer, "_default_sampler", lambda sampler: None)
+
+    def scenario(provider: trace_api.TracerProvider) -> None:
+        basic(provider)
+        limited(provider)
+        remote_parents(provider)
+        exceptions_and_status(provider)
+
+    assert_twins(scenario, monkeypatch)
+
+
+def test_sdk_tracer_subclasses_are_left_alone() -> None:
+    """Only the SDK's own Tracer class is switched; a provider made elsewhere is untouched."""
+    provider = TracerProvider(shutdown_on_exit=False)
+    assert lean_status(provider.get_tracer("x")).startswith("not a lean tracer")
