@@ -148,4 +148,48 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
         f"lean {memory['lean']:.0f} B"
     )
     assert context_api.get_current() is not None
-    return [group]
+    return [group, _trimming(rounds)]
+
+
+def _trimming(rounds: int) -> Group:
+    """The per-request helpers the integrations can use (each against what it replaces)."""
+    from opentelemetry import baggage, propagate
+
+    from obs import _traceparent
+    from obs._lean.context import baggage_entries
+
+    carrier = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    header = carrier["traceparent"]
+
+    def extract() -> None:
+        for _ in range(OPS):
+            propagate.extract(carrier)
+
+    def parse() -> None:
+        for _ in range(OPS):
+            parent = _traceparent.parse(header)
+            assert parent is not None
+            _traceparent.context_with_parent(parent)
+
+    def get_all() -> None:
+        for _ in range(OPS):
+            baggage.get_all()
+
+    def entries() -> None:
+        for _ in range(OPS):
+            baggage_entries()
+
+    samples = interleaved_cpu(
+        {
+            "propagate.extract (traceparent)": extract,
+            "obs._traceparent.parse + context": parse,
+            "baggage.get_all()": get_all,
+            "obs._lean.context.baggage_entries()": entries,
+        },
+        OPS,
+        rounds,
+    )
+    group = Group("trimming", "call")
+    for name, values in samples.items():
+        group.results.append(Result("trimming", name, values, "0"))
+    return group

@@ -80,3 +80,31 @@ def current_span(context: Context | None = None) -> trace_api.Span:
             return trace_api.INVALID_SPAN
         return span
     return trace_api.get_current_span(context)
+
+
+def _baggage_key() -> str | None:
+    from opentelemetry import baggage
+
+    key = getattr(baggage, "_BAGGAGE_KEY", None)
+    if not isinstance(key, str) or _VAR is None:
+        return None
+    probe = baggage.set_baggage("obs.probe", "1", Context())
+    return key if probe.get(key) == {"obs.probe": "1"} else None
+
+
+_BAGGAGE_KEY = _baggage_key()
+
+
+def baggage_entries(context: Context | None = None) -> Any:
+    """``baggage.get_all(context)`` without its layers: the entries mapping (maybe empty).
+
+    For obs's pipeline (baggage entries become span attributes on every span start): the
+    usual span has no baggage, and this answers that in one dict look-up.
+    """
+    if _BAGGAGE_KEY is not None and FAST:
+        var: Any = _VAR
+        entries = (var.get() if context is None else context).get(_BAGGAGE_KEY)
+        return entries if isinstance(entries, dict) else {}
+    from opentelemetry import baggage
+
+    return baggage.get_all(context)
