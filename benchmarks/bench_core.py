@@ -8,6 +8,7 @@ the same run. Times are CPU time on the measuring thread (``interleaved_cpu``).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
@@ -148,7 +149,66 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
         f"lean {memory['lean']:.0f} B"
     )
     assert context_api.get_current() is not None
-    return [group, _trimming(rounds)]
+    return [group, _trimming(rounds), _encoding(rounds)]
+
+
+def _encoding(rounds: int) -> Group:
+    """OTLP encoding per span, on a batch of 512: the reference encoder vs obs's writer."""
+    from obs._otlp.encode import SpanWriter
+    from obs._otlp.exporter import reference_dialect, reference_encode
+
+    provider = LeanTracerProvider(shutdown_on_exit=False)
+    keep = Keep()
+    provider.add_span_processor(keep)
+    tracer = provider.get_tracer("encode", "1.0")
+    server = {
+        "http.request.method": "GET",
+        "url.scheme": "http",
+        "url.path": "/items/42",
+        "url.query": "q=hello",
+        "network.protocol.version": "1.1",
+        "server.address": "testserver",
+        "server.port": 80,
+        "client.address": "127.0.0.1",
+        "user_agent.original": "bench/1.0",
+        "http.response.status_code": 200,
+        "http.route": "/items/{item_id}",
+        "fastapi.route.name": "read_item",
+        "code.function.name": "app.read_item",
+        "obs.level_num": 9,
+    }
+    for i in range(512):
+        tracer.start_span("op", attributes={"a": i, "b": "x", "c": 2.5}).end()
+    small = list(keep.spans)
+    keep.spans.clear()
+    for i in range(512):
+        tracer.start_span("GET /items/{item_id}", attributes={**server, "n": i}).end()
+    big = list(keep.spans)
+    writer = SpanWriter(reference_dialect())
+    batch = 512
+
+    def case(
+        encode: Callable[[Sequence[ReadableSpan]], bytes], spans: list[ReadableSpan]
+    ) -> Callable[[], None]:
+        def run() -> None:
+            encode(spans)
+
+        return run
+
+    samples = interleaved_cpu(
+        {
+            "reference encoder, 3 attributes": case(reference_encode, small),
+            "obs writer, 3 attributes": case(writer.encode, small),
+            "reference encoder, 15-attribute server span": case(reference_encode, big),
+            "obs writer, 15-attribute server span": case(writer.encode, big),
+        },
+        batch,
+        rounds,
+    )
+    group = Group("encode", "span")
+    for name, values in samples.items():
+        group.results.append(Result("encode", name, values, "1"))
+    return group
 
 
 def _trimming(rounds: int) -> Group:
