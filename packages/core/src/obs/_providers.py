@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from opentelemetry import metrics as metrics_api
@@ -94,7 +94,6 @@ class SwappableTracer(trace_api.Tracer):
             set_status_on_exception,
         )
 
-    @contextmanager
     def start_as_current_span(  # type: ignore[override]
         self,
         name: str,
@@ -106,8 +105,10 @@ class SwappableTracer(trace_api.Tracer):
         record_exception: bool = True,
         set_status_on_exception: bool = True,
         end_on_exit: bool = True,
-    ) -> Iterator[trace_api.Span]:
-        with self._real.start_as_current_span(
+    ) -> AbstractContextManager[trace_api.Span]:
+        # The real tracer's own context manager, not wrapped in another generator: obs's lean
+        # tracer returns a small slotted one, the SDK's its decorator-capable one.
+        return self._real.start_as_current_span(
             name,
             context,
             kind,
@@ -117,8 +118,7 @@ class SwappableTracer(trace_api.Tracer):
             record_exception,
             set_status_on_exception,
             end_on_exit,
-        ) as span:
-            yield span
+        )
 
 
 # -- metrics ------------------------------------------------------------------------------
