@@ -53,12 +53,10 @@ class SpanContextManager:
         self._kind = kind
 
     def __enter__(self) -> Span:
-        span = _tracer.start_span(
-            self._name,
-            kind=self._kind,
-            attributes=self._attributes,
-            record_exception=False,
-            set_status_on_exception=False,
+        # Past obs's swappable proxy to the tracer behind it: one call less per span.
+        tracer = getattr(_tracer, "_real", _tracer)
+        span = tracer.start_span(
+            self._name, None, self._kind, self._attributes, None, None, False, False
         )
         self._span = span
         self._token = attach_span(span)
