@@ -142,9 +142,7 @@ def _otlp_processors(
     processor: SpanProcessor | None = None
     reader: MetricReader | None = None
     if endpoints.traces is not None:
-        span_exporter = _otlp_span_exporter_class()(
-            endpoint=endpoints.traces, headers=header_map
-        )
+        span_exporter = _otlp_span_exporter_class()(endpoint=endpoints.traces, headers=header_map)
         label = endpoints.base or endpoints.traces
         processor = BoundedBatchSpanProcessor(
             ReportingSpanExporter(span_exporter, label), label=label
