@@ -210,6 +210,16 @@ def _store_processor(
     )
 
 
+def _store_metric_reader(path: Path, max_age_s: float | None) -> MetricReader:
+    """Metrics go into the store too (a ``metrics`` table), so they are seen without OTLP."""
+    from obs._metric_store import store_metric_reader
+
+    return store_metric_reader(
+        path,
+        max_age_s=max_age_s or float(os.environ.get("OBS_STORE_MAX_AGE_S") or DEFAULT_MAX_AGE_S),
+    )
+
+
 def configure(
     *,
     service_name: str | None = None,
@@ -302,6 +312,8 @@ def configure(
             store_path = store_path.absolute()
         if store_path is not None:
             processors.append(_store_processor(store_path, store_max_age_s, store_max_size_mb))
+            if metrics:
+                readers.append(_store_metric_reader(store_path, store_max_age_s))
         processors.extend(span_processors)
 
         resource = _resource(service_name, service_version, environment, resource_attributes)

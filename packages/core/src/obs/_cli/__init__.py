@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from obs._cli import _programs, _query, _traces, _waterfall
 from obs._cli._output import print_table
@@ -38,7 +39,23 @@ def build_parser() -> argparse.ArgumentParser:
     from obs._alerts.cli import add_command as add_alerts_command  # `obs alerts [run]`
 
     add_alerts_command(commands)
+    _add_plugin_commands(commands)
     return parser
+
+
+def _add_plugin_commands(commands: Any) -> None:
+    """Subcommands other distributions offer (``obs ui`` from obs-ui) via ``obs.commands``.
+
+    Each entry point is a function taking the subparsers object; it adds its parser and sets
+    ``run``. A broken plugin is skipped: it must not take the other commands down with it.
+    """
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="obs.commands"):
+        try:
+            entry.load()(commands)
+        except Exception as exc:
+            print(f"obs: the {entry.name!r} command is unavailable: {exc}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -68,3 +68,6 @@ def register_functions(conn: sqlite3.Connection) -> None:
         conn.create_aggregate(f"p{p}", 1, _fixed(p))
     conn.create_function("attr", 2, _attr, deterministic=True)
     conn.create_function("ago", 1, _ago)
+    from obs._llm_cost import register as register_llm_cost  # llm_cost(model, tokens...)
+
+    register_llm_cost(conn)

@@ -1,0 +1,322 @@
+"""The ready-made dashboards' SQL, from the conventions the integrations write.
+
+Each dashboard is a list of panels (a table or a time series) over one window of time and
+optionally one service. Every query walks the ``spans_start`` index over that window first;
+attributes are read with SQLite's own ``json_extract`` (C, not a Python callback).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from obs_ui._db import has_table
+
+
+def _a(key: str) -> str:
+    """``json_extract`` of one attribute; keys are fixed here, never from a request."""
+    return f"json_extract(attributes, '$.\"{key}\"')"
+
+
+ROUTE = _a("http.route")
+METHOD = _a("http.request.method")
+STATUS_CODE = _a("http.response.status_code")
+DESTINATION = _a("messaging.destination.name")
+GEN_AI_OP = _a("gen_ai.operation.name")
+MODEL = f"coalesce({_a('gen_ai.response.model')}, {_a('gen_ai.request.model')})"
+INPUT = f"coalesce({_a('gen_ai.usage.input_tokens')}, 0)"
+OUTPUT = f"coalesce({_a('gen_ai.usage.output_tokens')}, 0)"
+CACHED = f"coalesce({_a('gen_ai.usage.cache_read.input_tokens')}, 0)"
+REASONING = f"coalesce({_a('gen_ai.usage.reasoning.output_tokens')}, 0)"
+COST = f"llm_cost({MODEL}, {INPUT}, {OUTPUT}, {CACHED}, {REASONING})"
+ACTION = f"coalesce({_a('burr.action')}, substr(name, instr(name, ' ') + 1))"
+#: Burr's application-level span (`run <app>` today, `invoke_workflow <app>` by convention).
+BURR_RUN = "scope = 'obs.burr' AND name NOT LIKE 'step %' AND name NOT LIKE 'execute_tool %'"
+BURR_STEP = "scope = 'obs.burr' AND (name LIKE 'step %' OR name LIKE 'execute_tool %')"
+LLM = f"kind = 'client' AND {GEN_AI_OP} IS NOT NULL"
+HTTP_ERROR = f"(status = 'error' OR coalesce(CAST({STATUS_CODE} AS INTEGER), 0) >= 500)"
+
+
+@dataclass(frozen=True)
+class Window:
+    since_ns: int
+    until_ns: int
+    service: str | None = None
+
+    @property
+    def bucket_ns(self) -> int:
+        """About 60 points per series, on a round number of seconds."""
+        seconds = max(1, (self.until_ns - self.since_ns) // 60 // 1_000_000_000)
+        for step in (1, 5, 10, 15, 30, 60, 300, 600, 900, 1800, 3600, 7200, 21600, 86400):
+            if step >= seconds:
+                return step * 1_000_000_000
+        return 86400 * 1_000_000_000
+
+    def where(self, *extra: str) -> tuple[str, list[Any]]:
+        clauses = ["start_ns >= ?", "start_ns <= ?", *extra]
+        params: list[Any] = [self.since_ns, self.until_ns]
+        if self.service:
+            clauses.append("service_name = ?")
+            params.append(self.service)
+        return "WHERE " + " AND ".join(clauses), params
+
+
+def _table(
+    conn: sqlite3.Connection, pid: str, title: str, sql: str, params: Sequence[Any]
+) -> dict[str, Any]:
+    cur = conn.execute(sql, tuple(params))
+    columns = [d[0] for d in cur.description or ()]
+    return {"id": pid, "title": title, "type": "table", "columns": columns, "rows": cur.fetchall()}
+
+
+def _series(
+    conn: sqlite3.Connection,
+    pid: str,
+    title: str,
+    window: Window,
+    condition: str,
+    values: dict[str, str],
+) -> dict[str, Any]:
+    """Counts or sums per time bucket: the first column is the bucket's start (ns)."""
+    where, params = window.where(condition)
+    bucket = window.bucket_ns
+    selects = ", ".join(f"{expr} AS {name}" for name, expr in values.items())
+    sql = (
+        f"SELECT (start_ns / {bucket}) * {bucket} AS t, {selects} FROM spans {where} "
+        "GROUP BY t ORDER BY t"
+    )
+    panel = _table(conn, pid, title, sql, params)
+    panel["type"] = "series"
+    panel["bucket_ns"] = bucket
+    return panel
+
+
+def http(conn: sqlite3.Connection, window: Window) -> list[dict[str, Any]]:
+    where, params = window.where("kind = 'server'")
+    routes = _table(
+        conn,
+        "routes",
+        "Requests per route",
+        f"SELECT {METHOD} AS method, coalesce({ROUTE}, name) AS route, count(*) AS requests, "
+        "round(p50(duration_ms), 2) AS p50_ms, round(p95(duration_ms), 2) AS p95_ms, "
+        f"round(p99(duration_ms), 2) AS p99_ms, sum({HTTP_ERROR}) AS errors, "
+        f"round(100.0 * sum({HTTP_ERROR}) / count(*), 2) AS error_pct "
+        f"FROM spans {where} GROUP BY method, route ORDER BY requests DESC LIMIT 200",
+        params,
+    )
+    series = _series(
+        conn,
+        "traffic",
+        "Requests and errors",
+        window,
+        "kind = 'server'",
+        {"requests": "count(*)", "errors": f"sum({HTTP_ERROR})"},
+    )
+    latency = _series(
+        conn,
+        "latency",
+        "Latency (ms)",
+        window,
+        "kind = 'server'",
+        {"p50_ms": "round(p50(duration_ms), 2)", "p95_ms": "round(p95(duration_ms), 2)"},
+    )
+    return [series, latency, routes]
+
+
+def messaging(conn: sqlite3.Connection, window: Window) -> list[dict[str, Any]]:
+    minutes = max((window.until_ns - window.since_ns) / 60e9, 1e-9)
+    where, params = window.where("kind IN ('consumer', 'producer')")
+    destinations = _table(
+        conn,
+        "destinations",
+        "Per destination",
+        f"SELECT {DESTINATION} AS destination, {_a('messaging.system')} AS system, "
+        "sum(kind = 'producer') AS sent, sum(kind = 'consumer') AS processed, "
+        f"round(sum(kind = 'consumer') / {minutes!r}, 3) AS processed_per_min, "
+        "round(p50(CASE WHEN kind = 'consumer' THEN duration_ms END), 2) AS process_p50_ms, "
+        "round(p95(CASE WHEN kind = 'consumer' THEN duration_ms END), 2) AS process_p95_ms, "
+        "sum(kind = 'consumer' AND status = 'error') AS failures "
+        f"FROM spans {where} GROUP BY destination, system ORDER BY processed DESC LIMIT 200",
+        params,
+    )
+    series = _series(
+        conn,
+        "throughput",
+        "Messages processed and failed",
+        window,
+        "kind = 'consumer'",
+        {"processed": "count(*)", "failures": "sum(status = 'error')"},
+    )
+    return [series, destinations]
+
+
+def llm(conn: sqlite3.Connection, window: Window) -> list[dict[str, Any]]:
+    where, params = window.where(LLM)
+    models = _table(
+        conn,
+        "models",
+        "Per model",
+        f"SELECT {MODEL} AS model, count(*) AS calls, sum({INPUT}) AS input_tokens, "
+        f"sum({OUTPUT}) AS output_tokens, sum({CACHED}) AS cached_input_tokens, "
+        f"sum({REASONING}) AS reasoning_tokens, round(sum({COST}), 6) AS cost_usd, "
+        "round(p50(duration_ms), 2) AS p50_ms, round(p95(duration_ms), 2) AS p95_ms, "
+        "sum(status = 'error') AS errors "
+        f"FROM spans {where} GROUP BY model ORDER BY calls DESC LIMIT 200",
+        params,
+    )
+    series = _series(
+        conn,
+        "calls",
+        "Calls and cost",
+        window,
+        LLM,
+        {"calls": "count(*)", "cost_usd": f"round(sum({COST}), 6)"},
+    )
+    return [series, models, *llm_cost_rollups(conn, window)]
+
+
+def llm_cost_rollups(conn: sqlite3.Connection, window: Window) -> list[dict[str, Any]]:
+    """The cost of LLM calls summed per HTTP route, per message destination, per Burr run.
+
+    Each LLM span is charged to its nearest consumer ancestor (the message it handled), its
+    nearest Burr run ancestor, and its trace's root when that is an HTTP server span. The trace
+    is one tree across processes, so a call made in a worker lands on the API route too.
+    """
+    where, params = window.where(LLM)
+    calls = conn.execute(
+        f"SELECT trace_id, span_id, parent_span_id, {COST} FROM spans {where} LIMIT 20000",
+        tuple(params),
+    ).fetchall()
+    trace_ids = sorted({c[0] for c in calls})
+    # span_id -> (parent, kind, name, route, destination, app id), per trace
+    nodes: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for start in range(0, len(trace_ids), 500):
+        chunk = trace_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in conn.execute(
+            f"SELECT trace_id, span_id, parent_span_id, kind, name, scope, {ROUTE}, {METHOD}, "
+            f"{DESTINATION}, {_a('burr.app_id')} FROM spans WHERE trace_id IN ({marks}) "
+            "AND is_log = 0",
+            tuple(chunk),
+        ):
+            nodes[(row[0], row[1])] = row[2:]
+    by_route: dict[str, list[float]] = {}
+    by_destination: dict[str, list[float]] = {}
+    by_run: dict[str, list[float]] = {}
+    for trace_id, _span_id, parent, cost in calls:
+        route = destination = run = None
+        hops = 0
+        while parent and hops < 256:  # bounded: a corrupt store may hold a cycle
+            hops += 1
+            node = nodes.get((trace_id, parent))
+            if node is None:
+                break
+            parent, kind, name, scope, r, method, dest, app = node
+            if kind == "consumer" and destination is None:
+                destination = dest or name
+            if scope == "obs.burr" and run is None and not str(name).startswith("step "):
+                run = name if app is None or str(app) in str(name) else f"{name} ({app})"
+            if kind == "server" and parent is None:
+                route = f"{method or ''} {r or name}".strip()
+        for key, table in ((route, by_route), (destination, by_destination), (run, by_run)):
+            if key is not None:
+                entry = table.setdefault(key, [0, 0.0])
+                entry[0] += 1
+                entry[1] += cost or 0.0
+
+    def panel(pid: str, title: str, label: str, table: dict[str, list[float]]) -> dict[str, Any]:
+        rows = sorted(
+            ((k, int(v[0]), round(v[1], 6)) for k, v in table.items()),
+            key=lambda r: (-r[2], r[0]),
+        )[:200]
+        return {
+            "id": pid,
+            "title": title,
+            "type": "table",
+            "columns": [label, "llm_calls", "cost_usd"],
+            "rows": rows,
+        }
+
+    return [
+        panel("cost_by_route", "LLM cost per HTTP route", "route", by_route),
+        panel("cost_by_destination", "LLM cost per message destination", "destination", by_destination),
+        panel("cost_by_run", "LLM cost per Burr run", "run", by_run),
+    ]
+
+
+def burr(conn: sqlite3.Connection, window: Window) -> list[dict[str, Any]]:
+    where, params = window.where(BURR_RUN)
+    runs = _table(
+        conn,
+        "runs",
+        "Runs",
+        "SELECT count(*) AS runs, sum(status = 'error') AS failures, "
+        "round(p50(duration_ms), 2) AS p50_ms, round(p95(duration_ms), 2) AS p95_ms "
+        f"FROM spans {where}",
+        params,
+    )
+    where, params = window.where(BURR_STEP)
+    actions = _table(
+        conn,
+        "actions",
+        "Per action",
+        f"SELECT {ACTION} AS action, count(*) AS steps, round(p50(duration_ms), 2) AS p50_ms, "
+        "round(p95(duration_ms), 2) AS p95_ms, round(max(duration_ms), 2) AS max_ms, "
+        "sum(status = 'error') AS failures "
+        f"FROM spans {where} GROUP BY action ORDER BY steps DESC LIMIT 200",
+        params,
+    )
+    series = _series(
+        conn,
+        "run_series",
+        "Runs and failures",
+        window,
+        BURR_RUN,
+        {"runs": "count(*)", "failures": "sum(status = 'error')"},
+    )
+    return [series, runs, actions]
+
+
+def metrics(conn: sqlite3.Connection, window: Window, name: str | None) -> list[dict[str, Any]]:
+    """The metrics obs wrote to the store: one row per instrument, and one chosen over time."""
+    if not has_table(conn, "metrics"):
+        return []
+    clauses = "time_ns >= ? AND time_ns <= ?"
+    params: list[Any] = [window.since_ns, window.until_ns]
+    if window.service:
+        clauses += " AND service_name = ?"
+        params.append(window.service)
+    instruments = _table(
+        conn,
+        "instruments",
+        "Instruments",
+        "SELECT name, kind, unit, count(*) AS points, "
+        "round(sum(CASE WHEN kind = 'counter' THEN value END), 6) AS total, "
+        "round(sum(count), 0) AS measurements, max(time) AS last_time "
+        f"FROM metrics WHERE {clauses} GROUP BY name, kind, unit ORDER BY name LIMIT 500",
+        params,
+    )
+    panels = [instruments]
+    if name:
+        bucket = window.bucket_ns
+        # Counters add up per bucket; gauges and up-down counters show their mean value;
+        # histograms their mean measurement (sum / count).
+        series = _table(
+            conn,
+            "metric_series",
+            name,
+            f"SELECT (time_ns / {bucket}) * {bucket} AS t, "
+            "CASE max(kind) WHEN 'counter' THEN sum(value) "
+            "WHEN 'histogram' THEN sum(value) / max(sum(count), 1) ELSE avg(value) END AS value "
+            f"FROM metrics WHERE {clauses} AND name = ? GROUP BY t ORDER BY t",
+            [*params, name],
+        )
+        series["type"] = "series"
+        series["bucket_ns"] = bucket
+        panels.insert(0, series)
+    return panels
+
+
+DASHBOARDS = {"http": http, "messaging": messaging, "llm": llm, "burr": burr}

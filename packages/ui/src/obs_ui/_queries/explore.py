@@ -1,0 +1,40 @@
+"""The Explore page's SQL: whatever a person types, on the read-only, time-limited connection."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+MAX_ROWS = 5000
+MAX_SQL_CHARS = 20_000
+
+EXAMPLE = """\
+SELECT (start_ns / 60000000000) * 60000000000 AS minute, count(*) AS spans,
+       round(p95(duration_ms), 2) AS p95_ms, sum(status = 'error') AS errors
+FROM spans
+WHERE start_ns > (SELECT max(start_ns) FROM spans) - 3600 * 1000000000
+GROUP BY minute ORDER BY minute"""
+
+TABLES_HELP = (
+    "Tables: spans (one row per span or log), metrics (when obs writes metrics to the store). "
+    "Functions: attr(attributes, 'key'), json_extract(attributes, '$.\"key\"'), "
+    "p50/p90/p95/p99(x), percentile(x, p), llm_cost(model, input, output, cached, reasoning)."
+)
+
+
+def run(conn: sqlite3.Connection, sql: str) -> dict[str, Any]:
+    """Columns and up to ``MAX_ROWS`` rows; raises sqlite3.Error for the page to show."""
+    if len(sql) > MAX_SQL_CHARS:
+        raise ValueError(f"the query is longer than {MAX_SQL_CHARS} characters")
+    started = time.perf_counter()
+    cur = conn.execute(sql)
+    columns = [d[0] for d in cur.description or ()]
+    rows = cur.fetchmany(MAX_ROWS + 1)
+    truncated = len(rows) > MAX_ROWS
+    return {
+        "columns": columns,
+        "rows": [list(r) for r in rows[:MAX_ROWS]],
+        "truncated": truncated,
+        "ms": round((time.perf_counter() - started) * 1000, 2),
+    }
