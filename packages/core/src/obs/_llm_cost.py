@@ -39,7 +39,9 @@ class Price:
     cached_input_in_input_tokens: bool = True
     reasoning_in_output_tokens: bool = True
 
-    def cost(self, input_tokens: int, output_tokens: int, cached: int = 0, reasoning: int = 0) -> float:
+    def cost(
+        self, input_tokens: int, output_tokens: int, cached: int = 0, reasoning: int = 0
+    ) -> float:
         cached_price = self.input if self.cached_input is None else self.cached_input
         uncached = input_tokens - cached if self.cached_input_in_input_tokens else input_tokens
         total = max(uncached, 0) * self.input + cached * cached_price
@@ -103,7 +105,9 @@ def parse(data: Any) -> tuple[dict[str, Price], str | None]:
             prices[str(name).lower()] = Price(
                 input=float(row["input"]),
                 output=float(row.get("output", 0.0)),
-                cached_input=None if row.get("cached_input") is None else float(row["cached_input"]),
+                cached_input=None
+                if row.get("cached_input") is None
+                else float(row["cached_input"]),
                 reasoning=None if row.get("reasoning") is None else float(row["reasoning"]),
                 cached_input_in_input_tokens=cached_in_input,
                 reasoning_in_output_tokens=reasoning_in_output,

@@ -93,11 +93,9 @@ class UIServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host = self.server_address[0]
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-        if ":" in str(shown):
-            shown = f"[{shown}]"
-        return f"http://{shown}:{self.server_address[1]}/"
+        host = str(self.server_address[0])
+        port = self.server_address[1]
+        return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
     def start_in_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="obs-ui", daemon=True)
@@ -115,7 +113,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- responses ------------------------------------------------------------------------
 
-    def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -163,12 +163,19 @@ class Handler(BaseHTTPRequestHandler):
         if not self._host_ok():
             self._error(HTTPStatus.MISDIRECTED_REQUEST, "unknown Host")
             return False
-        if self.server.token and self.path.startswith("/?") and "token" in query:
-            # The printed link carries the token once; it becomes a same-site cookie.
-            if hmac.compare_digest(query["token"][0].encode(), self.server.token.encode()):
-                cookie = f"{TOKEN_COOKIE}={self.server.token}; HttpOnly; SameSite=Strict; Path=/"
-                self._send(HTTPStatus.SEE_OTHER, b"", "text/plain", {"Location": "/", "Set-Cookie": cookie})
-                return False
+        token = self.server.token
+        # The printed link carries the token once; it becomes a same-site cookie.
+        if (
+            token
+            and self.path.startswith("/?")
+            and "token" in query
+            and hmac.compare_digest(query["token"][0].encode(), token.encode())
+        ):
+            cookie = f"{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
+            self._send(
+                HTTPStatus.SEE_OTHER, b"", "text/plain", {"Location": "/", "Set-Cookie": cookie}
+            )
+            return False
         if not self._token_ok(query):
             self._error(HTTPStatus.UNAUTHORIZED, "this obs ui needs its access token")
             return False
@@ -247,7 +254,10 @@ class Handler(BaseHTTPRequestHandler):
         except QueryTimeout as exc:
             self._error(HTTPStatus.BAD_REQUEST, str(exc))
         except sqlite3.Error as exc:
-            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"store error: {exc}")
+            if route == "query":  # the person's SQL was wrong or not allowed
+                self._error(HTTPStatus.BAD_REQUEST, str(exc))
+            else:
+                self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"store error: {exc}")
         finally:
             conn.close()
 

@@ -166,15 +166,16 @@ def llm(conn: sqlite3.Connection, window: Window) -> list[dict[str, Any]]:
         f"FROM spans {where} GROUP BY model ORDER BY calls DESC LIMIT 200",
         params,
     )
-    series = _series(
+    calls = _series(
         conn,
         "calls",
-        "Calls and cost",
+        "Calls and errors",
         window,
         LLM,
-        {"calls": "count(*)", "cost_usd": f"round(sum({COST}), 6)"},
+        {"calls": "count(*)", "errors": "sum(status = 'error')"},
     )
-    return [series, models, *llm_cost_rollups(conn, window)]
+    cost = _series(conn, "cost", "Cost (USD)", window, LLM, {"cost_usd": f"round(sum({COST}), 6)"})
+    return [calls, cost, models, *llm_cost_rollups(conn, window)]
 
 
 def llm_cost_rollups(conn: sqlite3.Connection, window: Window) -> list[dict[str, Any]]:
@@ -241,7 +242,9 @@ def llm_cost_rollups(conn: sqlite3.Connection, window: Window) -> list[dict[str,
 
     return [
         panel("cost_by_route", "LLM cost per HTTP route", "route", by_route),
-        panel("cost_by_destination", "LLM cost per message destination", "destination", by_destination),
+        panel(
+            "cost_by_destination", "LLM cost per message destination", "destination", by_destination
+        ),
         panel("cost_by_run", "LLM cost per Burr run", "run", by_run),
     ]
 

@@ -31,6 +31,7 @@ export async function dashboardPage(main, name, params) {
   clear(main).append(
     h("nav", { class: "tabs" }, BOARDS.map(([id, title]) => h("a", { href: `#/dash/${id}`, class: id === name ? "active" : "", text: title }))),
     h("div", { class: "filters" }, serviceSel, rangeSel),
+    h("div", { id: "dash-note" }),
     panels);
   const w = timeWindow(range, info);
   let data;
@@ -41,13 +42,15 @@ export async function dashboardPage(main, name, params) {
     return;
   }
   clear(panels);
-  if (name === "llm" && info.prices_as_of) panels.append(h("p", { class: "muted small", text: `Cost from the price table of ${info.prices_as_of} (USD; override with OBS_LLM_PRICES).` }));
+  const note = document.getElementById("dash-note");
+  if (name === "llm" && info.prices_as_of) note.append(h("p", { class: "muted small", text: `Cost from the price table of ${info.prices_as_of} (USD; override with OBS_LLM_PRICES).` }));
   if (!data.panels.length) panels.append(h("p", { class: "muted", text: name === "metrics" ? "No metrics in this store yet (obs writes them every 10 s while a program runs)." : "Nothing here." }));
   for (const p of data.panels) panels.append(panel(p, name === "metrics" && p.id === "instruments" ? (row) => go({ metric: row[0] }) : null));
 }
 
 function panel(p, onRow) {
-  const section = h("section", { class: "panel", "data-panel": p.id }, h("h2", { text: p.title }));
+  const wide = p.type === "table" && p.columns.length > 4;
+  const section = h("section", { class: "panel" + (wide ? " wide" : ""), "data-panel": p.id }, h("h2", { text: p.title }));
   if (p.type === "series") {
     if (!p.rows.length) section.append(h("p", { class: "muted", text: "No data in this window." }));
     else {
