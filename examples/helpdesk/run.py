@@ -259,6 +259,7 @@ def main() -> int:
         f'    uv run obs query{db} "SELECT name, count(*), round(p95(duration_ms), 1) AS p95_ms, '
         "sum(status = 'error') AS errors FROM spans WHERE is_log = 0 "
         'GROUP BY name ORDER BY 2 DESC"\n'
+        f"Or see it all in the browser (live traces, waterfalls, dashboards): uv run obs ui{db}\n"
         "Send the same spans to an OpenTelemetry Collector with "
         "OTEL_EXPORTER_OTLP_ENDPOINT=http://host:4318."
     )
