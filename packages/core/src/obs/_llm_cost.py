@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from typing import Any
 from obs._diagnostics import internal_error
 
 PRICES_ENV = "OBS_LLM_PRICES"
+#: What may follow a model's name in a snapshot's: a date or version, or "latest".
+_SNAPSHOT = re.compile(r"[-:@](\d|latest\b)")
 _PER_TOKENS = 1_000_000
 
 
@@ -70,7 +73,7 @@ class PriceTable:
         if "/" in model:  # "openai/gpt-4o" as some gateways name models
             return self.find(model.rsplit("/", 1)[1])
         for name in self._by_length:
-            if model.startswith(name) and model[len(name) : len(name) + 1] in ("-", ":", "@", "."):
+            if model.startswith(name) and _SNAPSHOT.match(model, len(name)):
                 return self.prices[name]
         return None
 
