@@ -166,15 +166,27 @@ def llm(conn: sqlite3.Connection, window: Window) -> list[dict[str, Any]]:
         f"FROM spans {where} GROUP BY model ORDER BY calls DESC LIMIT 200",
         params,
     )
-    calls = _series(
+    both = _series(
         conn,
         "calls",
         "Calls and errors",
         window,
         LLM,
-        {"calls": "count(*)", "errors": "sum(status = 'error')"},
+        {
+            "calls": "count(*)",
+            "errors": "sum(status = 'error')",
+            "cost_usd": f"round(sum({COST}), 6)",
+        },
     )
-    cost = _series(conn, "cost", "Cost (USD)", window, LLM, {"cost_usd": f"round(sum({COST}), 6)"})
+    # One pass over the window, drawn as two charts: cost is on another scale than calls.
+    calls = {**both, "columns": both["columns"][:3], "rows": [r[:3] for r in both["rows"]]}
+    cost = {
+        **both,
+        "id": "cost",
+        "title": "Cost (USD)",
+        "columns": [both["columns"][0], both["columns"][3]],
+        "rows": [(r[0], r[3]) for r in both["rows"]],
+    }
     return [calls, cost, models, *llm_cost_rollups(conn, window)]
 
 
@@ -186,41 +198,48 @@ def llm_cost_rollups(conn: sqlite3.Connection, window: Window) -> list[dict[str,
     is one tree across processes, so a call made in a worker lands on the API route too.
     """
     where, params = window.where(LLM)
-    calls = conn.execute(
-        f"SELECT trace_id, span_id, parent_span_id, {COST} FROM spans {where} LIMIT 20000",
+    # Each call walks up its ancestors by primary key (trace_id, span_id), in SQLite: a few
+    # lookups per call, whatever the size of the store. Depth is bounded: a corrupt store may
+    # hold a cycle.
+    rows = conn.execute(
+        f"""
+        WITH RECURSIVE
+        calls(trace_id, span_id, parent, cost) AS (
+            SELECT trace_id, span_id, parent_span_id, {COST} FROM spans {where}),
+        up(trace_id, call, cost, depth, parent, kind, name, scope, span_attributes) AS (
+            SELECT c.trace_id, c.span_id, c.cost, 1, s.parent_span_id, s.kind, s.name, s.scope,
+                   s.attributes
+            FROM calls c JOIN spans s ON s.trace_id = c.trace_id AND s.span_id = c.parent
+            UNION ALL
+            SELECT u.trace_id, u.call, u.cost, u.depth + 1, s.parent_span_id, s.kind, s.name,
+                   s.scope, s.attributes
+            FROM up u JOIN spans s ON s.trace_id = u.trace_id AND s.span_id = u.parent
+            WHERE u.depth < 64)
+        SELECT trace_id, call, cost, kind, name, scope,
+               CASE WHEN kind = 'server' AND parent IS NULL THEN
+                    coalesce({METHOD.replace("attributes", "span_attributes")} || ' ', '')
+                    || coalesce({ROUTE.replace("attributes", "span_attributes")}, name) END,
+               CASE WHEN kind = 'consumer' THEN
+                    {DESTINATION.replace("attributes", "span_attributes")} END,
+               CASE WHEN scope = 'obs.burr' THEN
+                    {_a("burr.app_id").replace("attributes", "span_attributes")} END
+        FROM up ORDER BY trace_id, call, depth
+        """,
         tuple(params),
     ).fetchall()
-    trace_ids = sorted({c[0] for c in calls})
-    # span_id -> (parent, kind, name, route, destination, app id), per trace
-    nodes: dict[tuple[str, str], tuple[Any, ...]] = {}
-    for start in range(0, len(trace_ids), 500):
-        chunk = trace_ids[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        for row in conn.execute(
-            f"SELECT trace_id, span_id, parent_span_id, kind, name, scope, {ROUTE}, {METHOD}, "
-            f"{DESTINATION}, {_a('burr.app_id')} FROM spans WHERE trace_id IN ({marks}) "
-            "AND is_log = 0",
-            tuple(chunk),
-        ):
-            nodes[(row[0], row[1])] = row[2:]
+    found: dict[tuple[str, str], list[Any]] = {}  # call -> [cost, route, destination, run]
+    for trace_id, call, cost, kind, name, scope, route, dest, app in rows:
+        entry = found.setdefault((trace_id, call), [cost, None, None, None])
+        if route is not None:
+            entry[1] = route
+        if kind == "consumer" and entry[2] is None:
+            entry[2] = dest or name
+        if scope == "obs.burr" and entry[3] is None and not str(name).startswith("step "):
+            entry[3] = name if app is None or str(app) in str(name) else f"{name} ({app})"
     by_route: dict[str, list[float]] = {}
     by_destination: dict[str, list[float]] = {}
     by_run: dict[str, list[float]] = {}
-    for trace_id, _span_id, parent, cost in calls:
-        route = destination = run = None
-        hops = 0
-        while parent and hops < 256:  # bounded: a corrupt store may hold a cycle
-            hops += 1
-            node = nodes.get((trace_id, parent))
-            if node is None:
-                break
-            parent, kind, name, scope, r, method, dest, app = node
-            if kind == "consumer" and destination is None:
-                destination = dest or name
-            if scope == "obs.burr" and run is None and not str(name).startswith("step "):
-                run = name if app is None or str(app) in str(name) else f"{name} ({app})"
-            if kind == "server" and parent is None:
-                route = f"{method or ''} {r or name}".strip()
+    for cost, route, destination, run in found.values():
         for key, table in ((route, by_route), (destination, by_destination), (run, by_run)):
             if key is not None:
                 entry = table.setdefault(key, [0, 0.0])
