@@ -33,8 +33,15 @@ REASONING = f"coalesce({_a('gen_ai.usage.reasoning.output_tokens')}, 0)"
 COST = f"llm_cost({MODEL}, {INPUT}, {OUTPUT}, {CACHED}, {REASONING})"
 ACTION = f"coalesce({_a('burr.action')}, substr(name, instr(name, ' ') + 1))"
 #: Burr's application-level span (`run <app>` today, `invoke_workflow <app>` by convention).
-BURR_RUN = "scope = 'obs.burr' AND name NOT LIKE 'step %' AND name NOT LIKE 'execute_tool %'"
-BURR_STEP = "scope = 'obs.burr' AND (name LIKE 'step %' OR name LIKE 'execute_tool %')"
+#: Burr's spans are INTERNAL: saying so lets an index on kind narrow the scan.
+BURR_RUN = (
+    "kind = 'internal' AND scope = 'obs.burr' "
+    "AND name NOT LIKE 'step %' AND name NOT LIKE 'execute_tool %'"
+)
+BURR_STEP = (
+    "kind = 'internal' AND scope = 'obs.burr' "
+    "AND (name LIKE 'step %' OR name LIKE 'execute_tool %')"
+)
 LLM = f"kind = 'client' AND {GEN_AI_OP} IS NOT NULL"
 HTTP_ERROR = f"(status = 'error' OR coalesce(CAST({STATUS_CODE} AS INTEGER), 0) >= 500)"
 
