@@ -21,6 +21,11 @@ def _a(key: str) -> str:
 
 
 ROUTE = _a("http.route")
+# The same attributes on the alias ``s`` (a join's span).
+ROUTE_S = "json_extract(s.attributes, '$.\"http.route\"')"
+METHOD_S = "json_extract(s.attributes, '$.\"http.request.method\"')"
+DESTINATION_S = "json_extract(s.attributes, '$.\"messaging.destination.name\"')"
+APP_S = "json_extract(s.attributes, '$.\"burr.app_id\"')"
 METHOD = _a("http.request.method")
 STATUS_CODE = _a("http.response.status_code")
 DESTINATION = _a("messaging.destination.name")
@@ -204,54 +209,66 @@ def llm_cost_rollups(conn: sqlite3.Connection, window: Window) -> list[dict[str,
     nearest Burr run ancestor, and its trace's root when that is an HTTP server span. The trace
     is one tree across processes, so a call made in a worker lands on the API route too.
     """
-    where, params = window.where(LLM)
-    # Each call walks up its ancestors by primary key (trace_id, span_id), in SQLite: a few
-    # lookups per call, whatever the size of the store. Depth is bounded: a corrupt store may
-    # hold a cycle.
-    rows = conn.execute(
-        f"""
-        WITH RECURSIVE
-        calls(trace_id, span_id, parent, cost) AS (
-            SELECT trace_id, span_id, parent_span_id, {COST} FROM spans {where}),
-        up(trace_id, call, cost, depth, parent, kind, name, scope, span_attributes) AS (
-            SELECT c.trace_id, c.span_id, c.cost, 1, s.parent_span_id, s.kind, s.name, s.scope,
-                   s.attributes
-            FROM calls c JOIN spans s ON s.trace_id = c.trace_id AND s.span_id = c.parent
-            UNION ALL
-            SELECT u.trace_id, u.call, u.cost, u.depth + 1, s.parent_span_id, s.kind, s.name,
-                   s.scope, s.attributes
-            FROM up u JOIN spans s ON s.trace_id = u.trace_id AND s.span_id = u.parent
-            WHERE u.depth < 64)
-        SELECT trace_id, call, cost, kind, name, scope,
-               CASE WHEN kind = 'server' AND parent IS NULL THEN
-                    coalesce({METHOD.replace("attributes", "span_attributes")} || ' ', '')
-                    || coalesce({ROUTE.replace("attributes", "span_attributes")}, name) END,
-               CASE WHEN kind = 'consumer' THEN
-                    {DESTINATION.replace("attributes", "span_attributes")} END,
-               CASE WHEN scope = 'obs.burr' THEN
-                    {_a("burr.app_id").replace("attributes", "span_attributes")} END
-        FROM up ORDER BY trace_id, call, depth
-        """,
-        tuple(params),
-    ).fetchall()
-    found: dict[tuple[str, str], list[Any]] = {}  # call -> [cost, route, destination, run]
-    for trace_id, call, cost, kind, name, scope, route, dest, app in rows:
-        entry = found.setdefault((trace_id, call), [cost, None, None, None])
-        if route is not None:
-            entry[1] = route
-        if kind == "consumer" and entry[2] is None:
-            entry[2] = dest or name
-        if scope == "obs.burr" and entry[3] is None and not str(name).startswith("step "):
-            entry[3] = name if app is None or str(app) in str(name) else f"{name} ({app})"
-    by_route: dict[str, list[float]] = {}
-    by_destination: dict[str, list[float]] = {}
-    by_run: dict[str, list[float]] = {}
-    for cost, route, destination, run in found.values():
-        for key, table in ((route, by_route), (destination, by_destination), (run, by_run)):
-            if key is not None:
-                entry = table.setdefault(key, [0, 0.0])
+    # One pass over the window (the start_ns index) reads every span's place in its tree and,
+    # only where it matters, a label: the route of a root server span, the destination of a
+    # consumer, the name of a Burr run. The calls are then walked up in Python; an ancestor
+    # that started before the window is fetched by primary key.
+    label = (
+        "CASE WHEN s.kind = 'server' AND s.parent_span_id IS NULL THEN "
+        f"coalesce({METHOD_S} || ' ', '') || coalesce({ROUTE_S}, s.name) "
+        f"WHEN s.kind = 'consumer' THEN coalesce({DESTINATION_S}, s.name) "
+        "WHEN s.scope = 'obs.burr' AND s.name NOT LIKE 'step %' "
+        "AND s.name NOT LIKE 'execute_tool %' "
+        f"THEN s.name || CASE WHEN {APP_S} IS NULL OR instr(s.name, {APP_S}) > 0 THEN '' "
+        f"ELSE ' (' || {APP_S} || ')' END END"
+    )
+    slot = (
+        "CASE WHEN s.kind = 'server' AND s.parent_span_id IS NULL THEN 1 "
+        "WHEN s.kind = 'consumer' THEN 2 WHEN s.scope = 'obs.burr' THEN 3 END"
+    )
+    is_call = f"({LLM})" + (" AND service_name = ?" if window.service else "")
+    call_params: list[Any] = [window.service] if window.service else []
+    scan = conn.execute(
+        f"SELECT s.trace_id, s.span_id, s.parent_span_id, {slot}, {label}, "
+        f"CASE WHEN {is_call} THEN {COST} END, {is_call} FROM spans s "
+        "WHERE s.start_ns >= ? AND s.start_ns <= ? AND s.is_log = 0",
+        (*call_params, *call_params, window.since_ns, window.until_ns),
+    )
+    nodes: dict[tuple[str, str], tuple[Any, Any, Any]] = {}  # span -> (parent, slot, label)
+    calls: list[tuple[str, Any, float]] = []
+    for trace_id, span_id, parent, kind_slot, text, cost, call in scan:
+        nodes[(trace_id, span_id)] = (parent, kind_slot, text)
+        if call:
+            calls.append((trace_id, parent, cost or 0.0))
+
+    def node(trace_id: str, span_id: str) -> tuple[Any, Any, Any] | None:
+        found = nodes.get((trace_id, span_id))
+        if found is None:
+            row = conn.execute(
+                f"SELECT s.parent_span_id, {slot}, {label} FROM spans s "
+                "WHERE s.trace_id = ? AND s.span_id = ?",
+                (trace_id, span_id),
+            ).fetchone()
+            if row is not None:
+                found = nodes[(trace_id, span_id)] = (row[0], row[1], row[2])
+        return found
+
+    by_slot: list[dict[str, list[float]]] = [{}, {}, {}, {}]
+    for trace_id, parent, cost in calls:
+        seen: set[int] = set()
+        hops = 0
+        while parent and hops < 64:  # bounded: a corrupt store may hold a cycle
+            hops += 1
+            found = node(trace_id, parent)
+            if found is None:
+                break
+            parent, kind_slot, text = found
+            if kind_slot and text is not None and kind_slot not in seen:
+                seen.add(kind_slot)  # the nearest ancestor of each kind
+                entry = by_slot[kind_slot].setdefault(text, [0, 0.0])
                 entry[0] += 1
-                entry[1] += cost or 0.0
+                entry[1] += cost
+    by_route, by_destination, by_run = by_slot[1], by_slot[2], by_slot[3]
 
     def panel(pid: str, title: str, label: str, table: dict[str, list[float]]) -> dict[str, Any]:
         rows = sorted(
