@@ -197,3 +197,37 @@ def test_read_only_connection_refuses_writes_even_without_the_server(store: Path
     conn = open_read_only(store)
     with pytest.raises(sqlite3.DatabaseError):
         conn.execute("DELETE FROM spans")
+
+
+def test_obs_ui_serves_on_a_free_loopback_port_and_prints_it(store: Path) -> None:
+    import re
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "obs._cli", "ui", "--db", str(store)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        with urllib.request.urlopen(match.group(0) + "api/meta", timeout=10) as response:
+            meta = json.loads(response.read())
+        assert meta["services"] == ["other", "shop", "worker"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    refused = subprocess.run(
+        [sys.executable, "-m", "obs._cli", "ui", "--db", str(store), "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "without an access token" in refused.stderr
