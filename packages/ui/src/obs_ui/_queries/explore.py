@@ -10,11 +10,11 @@ MAX_ROWS = 5000
 MAX_SQL_CHARS = 20_000
 
 EXAMPLE = """\
-SELECT (start_ns / 60000000000) * 60000000000 AS minute, count(*) AS spans,
+SELECT name, count(*) AS spans, round(p50(duration_ms), 2) AS p50_ms,
        round(p95(duration_ms), 2) AS p95_ms, sum(status = 'error') AS errors
 FROM spans
-WHERE start_ns > (SELECT max(start_ns) FROM spans) - 3600 * 1000000000
-GROUP BY minute ORDER BY minute"""
+WHERE is_log = 0
+GROUP BY name ORDER BY spans DESC LIMIT 20"""
 
 TABLES_HELP = (
     "Tables: spans (one row per span or log), metrics (when obs writes metrics to the store). "
