@@ -29,7 +29,7 @@ PAGES = {
     "dash-messaging": ("#/dash/messaging?range=24h", "dash", None),
     "dash-llm": ("#/dash/llm?range=24h", "dash", None),
     "dash-burr": ("#/dash/burr?range=24h", "dash", None),
-    "dash-metrics": ("#/dash/metrics?range=24h&metric=gen_ai.client.token.usage", "dash", None),
+    "dash-metrics": ("#/dash/metrics?range=24h&metric=messaging.client.sent.messages", "dash", None),
 }
 
 

@@ -88,7 +88,7 @@ def test_the_examples_metrics_are_in_the_store(page: Any, example_store: Path) -
             "[data-panel='instruments'] td[data-col='name']", "tds => tds.map(t => t.textContent)"
         )
         assert "messaging.client.sent.messages" in names
-        assert "gen_ai.client.token.usage" in names
+        assert any(n.startswith("gen_ai.client.") for n in names)
         sent = page.eval_on_selector(
             "[data-panel='instruments'] tr:has(td[data-col='name']:text-is("
             "'messaging.client.sent.messages')) td[data-col='total']",

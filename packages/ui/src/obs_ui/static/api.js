@@ -26,9 +26,14 @@ async function handle(response) {
   return payload;
 }
 
+// The store's services and time range: asked once per page, not again within 2 s.
 let metaCache = null;
-export async function meta(refresh = false) {
-  if (!metaCache || refresh) metaCache = await get("meta");
+let metaAt = 0;
+export function meta(refresh = false) {
+  if (!metaCache || (refresh && Date.now() - metaAt > 2000)) {
+    metaAt = Date.now();
+    metaCache = get("meta").catch((err) => { metaCache = null; throw err; });
+  }
   return metaCache;
 }
 

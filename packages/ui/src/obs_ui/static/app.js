@@ -33,5 +33,5 @@ async function route() {
 }
 
 window.addEventListener("hashchange", () => { document.body.removeAttribute("data-ready"); route(); });
-meta().then((info) => { document.getElementById("store").textContent = info.store; }).catch(() => {});
 route();
+meta().then((info) => { document.getElementById("store").textContent = info.store; }).catch(() => {});
