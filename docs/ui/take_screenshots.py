@@ -1,6 +1,6 @@
 """Screenshots of each page of ``obs ui`` for the README, by the headless Chromium the tests use.
 
-    uv run python -m examples.helpdesk && uv run python docs/ui/take_screenshots.py .obs/spans.db
+uv run python -m examples.helpdesk && uv run python docs/ui/take_screenshots.py .obs/spans.db
 """
 
 from __future__ import annotations
@@ -29,7 +29,11 @@ PAGES = {
     "dash-messaging": ("#/dash/messaging?range=24h", "dash", None),
     "dash-llm": ("#/dash/llm?range=24h", "dash", None),
     "dash-burr": ("#/dash/burr?range=24h", "dash", None),
-    "dash-metrics": ("#/dash/metrics?range=24h&metric=messaging.client.sent.messages", "dash", None),
+    "dash-metrics": (
+        "#/dash/metrics?range=24h&metric=messaging.client.sent.messages",
+        "dash",
+        None,
+    ),
 }
 
 

@@ -74,3 +74,19 @@ def test_a_write_failure_is_counted_not_raised(tmp_path: Path) -> None:
     reader.collect()  # must not raise
     provider.shutdown()
     assert exporter.failed >= 1
+
+
+def test_metric_attributes_are_scrubbed_before_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "spans.db"
+    exporter = MetricStoreExporter(store)
+    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
+    provider = MeterProvider(metric_readers=[reader])
+    provider.get_meter("t").create_counter("logins").add(
+        1, {"password": "hunter2", "note": "Authorization: Bearer abcdef0123456789abcdef"}
+    )
+    reader.collect()
+    provider.shutdown()
+    (attributes,) = connect(store).execute("SELECT attributes FROM metrics").fetchone()
+    assert "hunter2" not in attributes
+    assert "abcdef0123456789abcdef" not in attributes
+    assert "password" in json.loads(attributes)

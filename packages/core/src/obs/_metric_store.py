@@ -39,6 +39,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.metrics.export import Histogram as HistogramData
 
+from obs import _settings
 from obs._diagnostics import internal_error
 from obs._store import DEFAULT_MAX_AGE_S, connect
 
@@ -93,6 +94,16 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
+def _scrubbed(attributes: Any) -> dict[str, Any]:
+    """Metric attributes leave the process too: scrubbed like a span's (secrets, tokens)."""
+    values = dict(attributes or {})
+    scrubber = _settings.current().scrubber
+    if scrubber is None or not values:
+        return values
+    found: list[str] = []
+    return dict(scrubber.scrub_attributes("", values, found) or values)
+
+
 def rows(data: MetricsData) -> list[tuple[Any, ...]]:
     """One row per data point, in the table's column order."""
     out: list[tuple[Any, ...]] = []
@@ -103,7 +114,7 @@ def rows(data: MetricsData) -> list[tuple[Any, ...]]:
             for metric in scope_metrics.metrics:
                 points = metric.data
                 for point in points.data_points:
-                    attributes = _json(dict(point.attributes or {}))
+                    attributes = _json(_scrubbed(point.attributes))
                     start = getattr(point, "start_time_unix_nano", None)
                     end = point.time_unix_nano
                     common = (end, _iso(end), start, metric.name)
