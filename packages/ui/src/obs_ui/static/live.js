@@ -4,6 +4,7 @@ import { h, clear, fmtMs, fmtTime, isHexId } from "./dom.js";
 import { get, meta, RANGES, window as timeWindow } from "./api.js";
 
 const POLL_MS = 1000;
+const clock = () => new Date().toLocaleTimeString(undefined, { hour12: false });
 
 export async function livePage(main, params, isCurrent) {
   const info = await meta(true);
@@ -62,7 +63,7 @@ export async function livePage(main, params, isCurrent) {
       tr.addEventListener("click", (e) => { if (e.target.tagName !== "A") location.hash = "#/trace/" + t.trace_id; });
       body.append(tr);
     }
-    statusLine.textContent = `${list.length} traces · updated ${new Date().toLocaleTimeString(undefined, { hour12: false })}`;
+    statusLine.textContent = `${list.length} traces · updated ${clock()}`;
   };
 
   let cursor = null;
@@ -76,7 +77,9 @@ export async function livePage(main, params, isCurrent) {
       const next = await get("traces", { ...query(), after: cursor, limit: 100 });
       for (const t of next.traces) rows.set(t.trace_id, t);
       cursor = next.cursor;
-      render();
+      // Redraw only when something arrived: a row under the pointer stays where it is.
+      if (next.traces.length) render();
+      else statusLine.textContent = statusLine.textContent.replace(/updated .*/, "updated " + clock());
     } catch (err) {
       statusLine.textContent = "update failed: " + err.message;
     }
