@@ -135,6 +135,10 @@ def test_another_address_needs_a_token_and_then_every_request_does(store: Path) 
         assert request(server, "GET", "/")[0] == 401
         ok = {"Authorization": "Bearer s3cret"}
         assert request(server, "GET", "/api/meta", headers=ok)[0] == 200
+        # reached under a name of the machine's: the token, not the Host, decides
+        named = {**ok, "Host": "build-box.lan:8080"}
+        assert request(server, "GET", "/api/meta", headers=named)[0] == 200
+        assert request(server, "GET", "/api/meta", headers={"Host": "build-box.lan:8080"})[0] == 401
         assert (
             request(server, "GET", "/api/meta", headers={"Cookie": "obs_ui_token=nope"})[0] == 401
         )

@@ -142,6 +142,10 @@ class Handler(BaseHTTPRequestHandler):
     # -- checks ---------------------------------------------------------------------------
 
     def _host_ok(self) -> bool:
+        if self.server.token:
+            # Served to other machines under names we cannot know; a rebinding page has no
+            # token (the cookie belongs to the real origin), so the token is the check.
+            return True
         return (self.headers.get("Host") or "").lower() in self.server.allowed_hosts
 
     def _token_ok(self, query: dict[str, list[str]]) -> bool:
