@@ -248,7 +248,10 @@ class Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.SERVICE_UNAVAILABLE, f"the store cannot be read: {exc}")
             return
         try:
-            with time_limit(conn, self.server.time_limit_s):
+            # A dashboard over a long window on a big store reads every span of that window:
+            # it gets longer than a typed query or a list.
+            limit = self.server.time_limit_s * (6 if route.startswith("dashboard/") else 1)
+            with time_limit(conn, limit):
                 payload = self._dispatch(conn, route, query, body)
             self._json(HTTPStatus.OK, payload)
         except _api.BadRequest as exc:
