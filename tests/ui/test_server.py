@@ -235,3 +235,51 @@ def test_obs_ui_serves_on_a_free_loopback_port_and_prints_it(store: Path) -> Non
     )
     assert refused.returncode == 2
     assert "without an access token" in refused.stderr
+
+
+def test_cost_roll_ups_reach_ancestors_that_started_before_the_window(tmp_path: Path) -> None:
+    from tests.ui.stores import NOW_NS, S
+
+    store = write(
+        tmp_path / "spans.db",
+        [
+            S(
+                "h1",
+                "1",
+                "POST /long",
+                kind="server",
+                at_ms=600_000,
+                ms=590_000,
+                attributes={"http.route": "/long", "http.request.method": "POST"},
+            ),
+            S(
+                "h1",
+                "2",
+                "chat gpt-4o",
+                parent="1",
+                kind="client",
+                at_ms=20_000,
+                attributes={
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.request.model": "gpt-4o",
+                    "gen_ai.usage.input_tokens": 1000,
+                    "gen_ai.usage.output_tokens": 0,
+                },
+            ),
+        ],
+    )
+    since = NOW_NS - 60 * 1_000_000_000  # the root started 10 minutes ago, the call 20 s ago
+    with serve(store) as server:
+        status, _, body = request(server, "GET", f"/api/dashboard/llm?since={since}")
+        assert status == 200, body
+        panels = {p["id"]: p for p in json.loads(body)["panels"]}
+        assert panels["cost_by_route"]["rows"] == [["POST /long", 1, 0.0025]]
+        # and the trace list's time filter
+        listed = json.loads(request(server, "GET", f"/api/traces?since={since}")[2])
+        assert [t["trace_id"][:2] for t in listed["traces"]] == ["h1"]
+        older = NOW_NS - 700 * 1_000_000_000
+        until = NOW_NS - 300 * 1_000_000_000
+        listed = json.loads(request(server, "GET", f"/api/traces?since={older}&until={until}")[2])
+        assert [t["root"] for t in listed["traces"]] == ["POST /long"]
+        empty = json.loads(request(server, "GET", f"/api/traces?since={NOW_NS}")[2])
+        assert empty["traces"] == []
