@@ -85,7 +85,8 @@ export function barChart(labels, series) {
     });
     if (n <= 24) {
       const text = String(label);
-      svg.append(s("text", { class: "tick", x: (PAD.left + i * group + group / 2).toFixed(1), y: H - 8, "text-anchor": "middle", text: text.length > 14 ? text.slice(0, 13) + "…" : text }));
+      const room = Math.max(3, Math.floor(group / 6.5)); // characters that fit under a bar group
+      svg.append(s("text", { class: "tick", x: (PAD.left + i * group + group / 2).toFixed(1), y: H - 8, "text-anchor": "middle", text: text.length > room ? text.slice(0, room - 1) + "…" : text }));
     }
   });
   return h("figure", { class: "chart-box" }, svg, legend(series.map((se) => se.name)));
