@@ -105,6 +105,28 @@ def _series(
     return panel
 
 
+def _split(
+    panel: dict[str, Any], parts: Sequence[tuple[str, str]], widths: Sequence[int] = (2, 2)
+) -> list[dict[str, Any]]:
+    """One query's series drawn as several charts (values on different scales): the time
+    column, then ``widths[i]`` value columns for each part, in order."""
+    out = []
+    start = 1
+    for (pid, title), width in zip(parts, widths, strict=True):
+        keep = [0, *range(start, start + width)]
+        out.append(
+            {
+                **panel,
+                "id": pid,
+                "title": title,
+                "columns": [panel["columns"][i] for i in keep],
+                "rows": [[row[i] for i in keep] for row in panel["rows"]],
+            }
+        )
+        start += width
+    return out
+
+
 def http(conn: sqlite3.Connection, window: Window) -> list[dict[str, Any]]:
     where, params = window.where("kind = 'server'")
     routes = _table(
@@ -118,21 +140,21 @@ def http(conn: sqlite3.Connection, window: Window) -> list[dict[str, Any]]:
         f"FROM spans {where} GROUP BY method, route ORDER BY requests DESC LIMIT 200",
         params,
     )
-    series = _series(
+    both = _series(
         conn,
         "traffic",
         "Requests and errors",
         window,
         "kind = 'server'",
-        {"requests": "count(*)", "errors": f"sum({HTTP_ERROR})"},
+        {
+            "requests": "count(*)",
+            "errors": f"sum({HTTP_ERROR})",
+            "p50_ms": "round(p50(duration_ms), 2)",
+            "p95_ms": "round(p95(duration_ms), 2)",
+        },
     )
-    latency = _series(
-        conn,
-        "latency",
-        "Latency (ms)",
-        window,
-        "kind = 'server'",
-        {"p50_ms": "round(p50(duration_ms), 2)", "p95_ms": "round(p95(duration_ms), 2)"},
+    series, latency = _split(
+        both, [("traffic", "Requests and errors"), ("latency", "Latency (ms)")]
     )
     return [series, latency, routes]
 
@@ -190,15 +212,7 @@ def llm(conn: sqlite3.Connection, window: Window) -> list[dict[str, Any]]:
             "cost_usd": f"round(sum({COST}), 6)",
         },
     )
-    # One pass over the window, drawn as two charts: cost is on another scale than calls.
-    calls = {**both, "columns": both["columns"][:3], "rows": [r[:3] for r in both["rows"]]}
-    cost = {
-        **both,
-        "id": "cost",
-        "title": "Cost (USD)",
-        "columns": [both["columns"][0], both["columns"][3]],
-        "rows": [(r[0], r[3]) for r in both["rows"]],
-    }
+    calls, cost = _split(both, [("calls", "Calls and errors"), ("cost", "Cost (USD)")], [2, 1])
     return [calls, cost, models, *llm_cost_rollups(conn, window)]
 
 
