@@ -253,11 +253,25 @@ def _get(url: str) -> tuple[float, int]:
     return (time.perf_counter() - started) * 1000, len(body)
 
 
+def _newest(path: Path) -> int:
+    conn = connect(path, create=False)
+    try:
+        return int(conn.execute("SELECT max(start_ns) FROM spans").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def measure(path: Path, rounds: int) -> None:
     server = UIServer(path, time_limit_s=60)
     server.start_in_thread()
     base = server.url.rstrip("/")
     now = time.time_ns()
+    newest = _newest(path)
+    if now - newest > 5 * 60 * 10**9:
+        print(
+            f"note: the store's newest span is {(now - newest) / 60e9:.0f} min old; "
+            "the 'last 1 h' windows hold less than an hour of traffic (build it anew)"
+        )
     hour = f"since={now - 3600 * 10**9}&until={now}"
     day = f"since={now - 24 * 3600 * 10**9}&until={now}"
     calls = {
