@@ -74,7 +74,7 @@ def test_the_examples_failing_trace_as_a_waterfall(page: Any, example_store: Pat
         assert depth[span_id] == (depth[parent] + 1 if parent else 0)
     # one tree across the two processes and the broker
     assert next(r for r in rows if r[2] == 0)[3] == "POST /tickets"
-    assert {r[4] for r in rows} == {"helpdesk-api", "helpdesk-worker"}
+    assert {"helpdesk-api", "helpdesk-worker"} <= {r[4] for r in rows}
     names = [r[3] for r in rows]
     assert any(n.startswith("send ") for n in names)
     assert any(n.startswith("process ") for n in names)
