@@ -48,7 +48,8 @@ export function lineChart(x, series, opts = {}) {
   const xt = Math.min(6, pts.length);
   for (let i = 0; i < xt; i++) {
     const v = minX + ((maxX - minX) * i) / Math.max(1, xt - 1);
-    svg.append(s("text", { class: "tick", x: sx(v), y: H - 8, "text-anchor": "middle", text: time ? fmtClock(v) : fmtNum(v) }));
+    const anchor = xt > 1 && i === 0 ? "start" : xt > 1 && i === xt - 1 ? "end" : "middle"; // stay inside
+    svg.append(s("text", { class: "tick", x: sx(v), y: H - 8, "text-anchor": anchor, text: time ? fmtClock(v) : fmtNum(v) }));
   }
   series.forEach((se, k) => {
     const coords = [];
