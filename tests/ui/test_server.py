@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -203,14 +204,16 @@ def test_read_only_connection_refuses_writes_even_without_the_server(store: Path
         conn.execute("DELETE FROM spans")
 
 
+OBS = [sys.executable, "-c", "import sys; from obs._cli import main; sys.exit(main())"]
+
+
 def test_obs_ui_serves_on_a_free_loopback_port_and_prints_it(store: Path) -> None:
     import re
     import subprocess
-    import sys
     import urllib.request
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "obs._cli", "ui", "--db", str(store)],
+        [*OBS, "ui", "--db", str(store)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -227,7 +230,7 @@ def test_obs_ui_serves_on_a_free_loopback_port_and_prints_it(store: Path) -> Non
         proc.terminate()
         proc.wait(timeout=10)
     refused = subprocess.run(
-        [sys.executable, "-m", "obs._cli", "ui", "--db", str(store), "--host", "0.0.0.0"],
+        [*OBS, "ui", "--db", str(store), "--host", "0.0.0.0"],
         capture_output=True,
         text=True,
         timeout=30,
