@@ -1,9 +1,10 @@
-"""Opening the store for the UI: read-only by construction, with a time limit per statement.
+"""Opening the store for the UI: the store's own read-only connection, with a time limit.
 
-Three locks on the door, because the Explore page runs SQL a person typed (or a page that
-tricked their browser typed): the file is opened ``mode=ro``, an authorizer allows reading
-and functions only (no writes, ATTACH, PRAGMA, schema changes), and a progress handler
-interrupts a statement that runs past its deadline so one query cannot hold a thread.
+The Explore page runs SQL a person typed (or a page that tricked their browser typed), so the
+connection is the one the ``obs`` command uses (``obs._store.open_read_only``): opened
+``mode=ro``, with an authorizer that allows reading and functions only (no writes, ATTACH,
+PRAGMA that sets anything, extension loading). A deadline per request interrupts a statement
+that runs past it, so one query cannot hold a thread.
 """
 
 from __future__ import annotations
@@ -13,66 +14,38 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
-from obs._store import register_functions
-
-#: What a statement may do: read tables and call functions. Everything else is denied.
-_ALLOWED = {
-    sqlite3.SQLITE_SELECT,
-    sqlite3.SQLITE_READ,
-    sqlite3.SQLITE_FUNCTION,
-    getattr(sqlite3, "SQLITE_RECURSIVE", 33),
-}
+from obs._store import StoreConnection, StoreUnavailable
+from obs._store import open_read_only as _store_open_read_only
 
 #: Per request: a typed query or a list; a dashboard gets six times as long.
 DEFAULT_TIME_LIMIT_S = 5.0
+
+__all__ = ["DEFAULT_TIME_LIMIT_S", "QueryTimeout", "StoreUnavailable", "open_read_only"]
 
 
 class QueryTimeout(Exception):
     """A statement ran past its time limit and was interrupted."""
 
 
-def _authorize(action: int, arg1: str | None, *_: object) -> int:
-    if action in _ALLOWED:
-        return sqlite3.SQLITE_OK
-    return sqlite3.SQLITE_DENY
-
-
-def open_read_only(path: Path) -> sqlite3.Connection:
+def open_read_only(path: Path) -> StoreConnection:
     """A connection that cannot change the store, whatever SQL it is given."""
-    if not path.exists():
-        raise FileNotFoundError(f"no span store at {path}")
-    uri = f"file:{quote(str(path.absolute()))}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, timeout=5.0, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 5000")
-    register_functions(conn)
-    conn.set_authorizer(_authorize)
-    return conn
+    return _store_open_read_only(path)
 
 
 @contextmanager
-def time_limit(conn: sqlite3.Connection, seconds: float) -> Iterator[None]:
+def time_limit(conn: StoreConnection, seconds: float) -> Iterator[None]:
     """Interrupt any statement on ``conn`` that is still running after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    expired = False
-
-    def check() -> int:
-        nonlocal expired
-        if time.monotonic() > deadline:
-            expired = True
-            return 1  # non-zero: SQLite stops the statement with "interrupted"
-        return 0
-
-    conn.set_progress_handler(check, 10_000)
+    conn.timed_out = False
+    conn.deadline = time.monotonic() + seconds
     try:
         yield
     except sqlite3.OperationalError as exc:
-        if expired:
+        if conn.timed_out:
             raise QueryTimeout(f"the query ran longer than {seconds:g} s and was stopped") from exc
         raise
     finally:
-        conn.set_progress_handler(None, 0)
+        conn.deadline = None
 
 
 def has_table(conn: sqlite3.Connection, name: str) -> bool:

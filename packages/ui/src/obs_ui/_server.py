@@ -25,7 +25,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from obs_ui import _api
-from obs_ui._db import DEFAULT_TIME_LIMIT_S, QueryTimeout, open_read_only, time_limit
+from obs_ui._db import (
+    DEFAULT_TIME_LIMIT_S,
+    QueryTimeout,
+    StoreUnavailable,
+    open_read_only,
+    time_limit,
+)
 
 TOKEN_COOKIE = "obs_ui_token"
 MAX_BODY = 64 * 1024
@@ -244,7 +250,7 @@ class Handler(BaseHTTPRequestHandler):
     def _api(self, route: str, query: dict[str, list[str]], body: dict[str, Any] | None) -> None:
         try:
             conn = open_read_only(self.server.store)
-        except (FileNotFoundError, sqlite3.Error) as exc:
+        except (StoreUnavailable, sqlite3.Error) as exc:
             self._error(HTTPStatus.SERVICE_UNAVAILABLE, f"the store cannot be read: {exc}")
             return
         try:
