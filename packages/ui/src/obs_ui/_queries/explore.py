@@ -17,9 +17,10 @@ WHERE is_log = 0
 GROUP BY name ORDER BY spans DESC LIMIT 20"""
 
 TABLES_HELP = (
-    "Tables: spans (one row per span or log), metrics (when obs writes metrics to the store). "
-    "Functions: attr(attributes, 'key'), json_extract(attributes, '$.\"key\"'), "
-    "p50/p90/p95/p99(x), percentile(x, p), llm_cost(model, input, output, cached, reasoning)."
+    "Tables: spans (one row per span or log), traces (one row per trace), metrics (when obs "
+    "writes metrics to the store). Functions: attr(attributes, 'key'), ago(seconds) (a start_ns "
+    "that long ago), p50/p90/p95/p99(x), percentile(x, p), "
+    "llm_cost(model, input, output, cached, reasoning)."
 )
 
 
