@@ -68,3 +68,20 @@ def test_wheels_build_and_install_into_a_fresh_venv(tmp_path):
     assert cli.returncode == 0
     assert "fastapi" in cli.stdout
     assert "not installed" in cli.stdout
+    # obs-ui adds `obs ui`, and its page files and obs-core's price table are in the wheels
+    ui = subprocess.run([str(venv / "bin" / "obs"), "ui", "--help"], capture_output=True, text=True)
+    assert ui.returncode == 0, ui.stderr
+    data = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "from obs._llm_cost import load; from obs_ui._server import _load_static; "
+            "print(load().as_of, sorted(_load_static()))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "index.html" in data.stdout
+    assert "app.js" in data.stdout
+    assert data.stdout.split()[0] != "None"
