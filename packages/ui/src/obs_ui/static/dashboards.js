@@ -75,8 +75,8 @@ export async function alertsPage(main) {
     h("h1", { text: "Alerts" }),
     h("section", { class: "panel", "data-panel": "alerts" },
       h("p", { text: info.has_alerts
-        ? "This store has alert tables. Their page is not built yet: read them in Explore (SELECT * FROM the alert_ tables)."
-        : "No alerts are defined in this store. When obs alerting writes its tables (alert_*) to the store, they show here." })));
+        ? "This store has alerts (tables alert_rules, alert_state, alert_incidents). This page does not show them yet: run `obs alerts`, or query those tables in Explore."
+        : "No alerts in this store. `obs alerts run --file rules.toml` evaluates rules and writes them here (tables alert_*)." })));
 }
 
 export { fmtTime };
