@@ -14,6 +14,8 @@ from obs._config import Obs, configure, force_flush, shutdown
 from obs._integration import Integration
 from obs._logs import debug, error, exception, fatal, info, notice, trace, warn
 from obs._metrics import counter, gauge, histogram, up_down_counter
+from obs._propagation import extract_context as extract
+from obs._propagation import inject
 from obs._registry import IntegrationInfo, instrument, integrations, uninstrument
 from obs._scrubbing import ScrubbingOptions, ScrubMatch
 from obs._settings import PropagationPolicy, Settings
@@ -47,12 +49,14 @@ __all__ = [
     "debug",
     "error",
     "exception",
+    "extract",
     "fatal",
     "force_flush",
     "gauge",
     "get_baggage",
     "histogram",
     "info",
+    "inject",
     "instrument",
     "integrations",
     "meter",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import os
 import sys
 import threading
@@ -280,6 +281,7 @@ def configure(
             if not 0.0 <= sample_rate <= 1.0:
                 raise ValueError(f"obs: sample_rate must be between 0 and 1, not {sample_rate}")
             sampler = ParentBased(TraceIdRatioBased(sample_rate))
+            settings = _with_sample_rate(settings, sample_rate)
 
         _settings.install(settings)
         tracer_target = _configure_tracing(
@@ -304,6 +306,12 @@ def configure(
             instrumented=instrumented,
         )
         return _state.handle
+
+
+def _with_sample_rate(settings: Settings, rate: float) -> Settings:
+    # The propagation policy applies the service's own rate to traces a caller marked
+    # sampled=0 (a client must not switch the service's telemetry off, nor on past its rate).
+    return dataclasses.replace(settings, sample_rate=rate)
 
 
 def _configure_tracing(
