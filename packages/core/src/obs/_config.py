@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
@@ -39,6 +40,7 @@ from obs._export_health import (
     run_bounded,
     shutdown_timeout_ms,
 )
+from obs._metric_scrubbing import scrub_readers
 from obs._pipeline import Pipeline
 from obs._providers import SwappableMeterProvider, SwappableTracerProvider
 from obs._scrubbing import Scrubber, ScrubbingOptions
@@ -121,6 +123,26 @@ def _resource(
     return Resource.create(attributes)
 
 
+def _scrubbed_resource(resource: Resource, scrubber: Scrubber | None) -> Resource:
+    """Resource attributes leave with every span and metric: scrubbed like any attribute."""
+    if scrubber is None:
+        return resource
+    found: list[str] = []
+    scrubbed = scrubber.scrub_attributes("resource.", resource.attributes, found)
+    return resource if scrubbed is None else Resource(scrubbed, resource.schema_url)
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without ``user:password@``: what obs prints or labels a metric with."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "OTLP endpoint"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def _otlp_endpoint(endpoint: str | None, enabled: bool | None) -> tuple[str | None, bool]:
     """(base endpoint or None to let the exporter read the env, whether OTLP is on)."""
     if enabled is False:
@@ -154,7 +176,7 @@ def _otlp_processors(
     metric_exporter = OTLPMetricExporter(
         endpoint=f"{endpoint}/v1/metrics" if endpoint else None, headers=header_map
     )
-    label = getattr(span_exporter, "_endpoint", None) or endpoint or "OTLP"
+    label = without_userinfo(str(getattr(span_exporter, "_endpoint", None) or endpoint or "OTLP"))
     processor = BoundedBatchSpanProcessor(
         ReportingSpanExporter(span_exporter, str(label)), label=str(label)
     )
@@ -273,7 +295,9 @@ def configure(
             processors.append(_store_processor(store_path, store_max_age_s, store_max_size_mb))
         processors.extend(span_processors)
 
-        resource = _resource(service_name, service_version, environment, resource_attributes)
+        resource = _scrubbed_resource(
+            _resource(service_name, service_version, environment, resource_attributes), scrubber
+        )
         if sample_rate is None and os.environ.get("OBS_SAMPLE_RATE"):
             sample_rate = float(os.environ["OBS_SAMPLE_RATE"])
         sampler: Sampler | None = None
@@ -288,6 +312,8 @@ def configure(
             tracer_provider, resource, sampler, processors, scrubber, baggage_attributes
         )
         meter_target = _configure_metrics(meter_provider, metrics, resource, readers)
+        if meter_target is _state.meter_provider and _state.owns_meter_provider:
+            scrub_readers(readers, scrubber)
         _spans.refresh_tracer()
 
         if not _state.atexit_registered:
