@@ -2,7 +2,7 @@
 
 One round runs ``RUNS`` fresh applications of ``STEPS`` steps each (one ``run``/``arun`` call
 per application), so the application call span is spread over ``STEPS`` steps and the figure
-is per step: one ``step <action>`` span plus 1/``STEPS`` of a ``run <app>`` span. The target
+is per step: one ``step <action>`` span plus 1/``STEPS`` of a ``invoke_workflow <name>`` span. The target
 is overhead ≤ 1.5 × one bare SDK span, and no more than the bridge's.
 
 The bridge runs on the plain SDK pipeline, obs on its own (scrubbing included), the bare

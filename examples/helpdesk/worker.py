@@ -15,7 +15,12 @@ import signal
 
 import obs
 
-obs.configure(service_name="helpdesk-worker", instrument=True)
+# Every installed integration, with the Burr application named as a workflow (its runs are
+# "invoke_workflow helpdesk"; the ticket's app id is an attribute, never the span name).
+obs.configure(
+    service_name="helpdesk-worker",
+    instrument={"faststream": {}, "openai": {}, "burr": {"name": "helpdesk"}},
+)
 
 from faststream import FastStream  # noqa: E402
 from faststream.redis import RedisBroker  # noqa: E402

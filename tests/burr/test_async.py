@@ -17,7 +17,7 @@ async def test_arun_nests_async_work_under_each_step(obs_capture):
     await app.arun(halt_after=["inc"])
 
     assert obs_capture.tree() == [
-        "run a",
+        "invoke_workflow a",
         "  step ainc",
         "    async work",
         "  step ainc",
@@ -25,7 +25,7 @@ async def test_arun_nests_async_work_under_each_step(obs_capture):
         "  step inc",
         "    inc {n}",
     ]
-    run = obs_capture.one("run a")
+    run = obs_capture.one("invoke_workflow a")
     assert run.attributes["burr.method"] == "arun"
     assert run.attributes["burr.app_id"] == "async-1"
     assert len(obs_capture.traces()) == 1
@@ -35,8 +35,8 @@ async def test_arun_nests_async_work_under_each_step(obs_capture):
 async def test_astep(obs_capture):
     app = async_counter(ObsHooks(name="a"))
     await app.astep()
-    assert obs_capture.tree(logs=False) == ["step a", "  step ainc", "    async work"]
-    assert obs_capture.one("step a").attributes["burr.method"] == "astep"
+    assert obs_capture.tree(logs=False) == ["invoke_workflow a", "  step ainc", "    async work"]
+    assert obs_capture.one("invoke_workflow a").attributes["burr.method"] == "astep"
 
 
 async def test_aiterate_under_a_caller_span(obs_capture):
@@ -46,10 +46,10 @@ async def test_aiterate_under_a_caller_span(obs_capture):
             pass
     assert obs_capture.tree(logs=False) == [
         "turn",
-        "  step a",
+        "  invoke_workflow a",
         "    step ainc",
         "      async work",
-        "  step a",
+        "  invoke_workflow a",
         "    step inc",
     ]
 
@@ -62,7 +62,7 @@ async def test_a_failing_action_in_an_async_app(obs_capture, is_async):
     step = obs_capture.one("step explode")
     assert step.status.status_code is StatusCode.ERROR
     assert step.attributes["error.type"] == "tests.burr.apps.ActionFailed"
-    assert obs_capture.one("run f").status.status_code is StatusCode.ERROR
+    assert obs_capture.one("invoke_workflow f").status.status_code is StatusCode.ERROR
     assert not get_current_span().get_span_context().is_valid
 
 
@@ -89,7 +89,7 @@ async def test_tracer_spans_in_an_async_action(obs_capture):
     )
     await app.arun(halt_after=["fetch"])
     assert obs_capture.tree() == [
-        "run f",
+        "invoke_workflow f",
         "  step fetch",
         "    download",
         "      parse",

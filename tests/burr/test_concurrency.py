@@ -35,7 +35,7 @@ async def test_concurrent_async_apps_in_one_loop(obs_capture):
     assert_one_trace_per_app(obs_capture, ids)
     for root in obs_capture.roots():
         assert obs_capture.tree([root], logs=False) == [
-            "run shared",
+            "invoke_workflow shared",
             "  step ainc",
             "    async work",
             "  step ainc",
@@ -71,7 +71,7 @@ def test_concurrent_apps_in_threads(obs_capture):
     assert_one_trace_per_app(obs_capture, ids)
     for root in obs_capture.roots():
         assert obs_capture.tree([root], logs=False)[:3] == [
-            "run threaded",
+            "invoke_workflow threaded",
             "  step inc",
             "  step inc",
         ]

@@ -24,7 +24,7 @@ def test_instrument_traces_applications_built_without_hooks(obs_capture):
 
     counter(steps=1).run(halt_after=["finish"])
     assert obs_capture.tree(logs=False) == [
-        "run bot",
+        "invoke_workflow bot",
         "  step inc",
         "  step finish",
         "    prepare",
@@ -35,7 +35,9 @@ def test_instrument_traces_applications_built_without_hooks(obs_capture):
 def test_explicit_hooks_are_not_doubled(obs_capture):
     obs.instrument("burr")
     counter(ObsHooks(name="mine"), steps=1).run(halt_after=["finish"])
-    assert [s.name for s in obs_capture.spans if s.name.startswith("run")] == ["run mine"]
+    assert [s.name for s in obs_capture.spans if s.name.startswith("invoke_workflow")] == [
+        "invoke_workflow mine"
+    ]
     assert len(obs_capture.find("step inc")) == 1
 
 

@@ -91,7 +91,7 @@ def assert_sub_apps_under_the_spawning_step(obs_capture) -> None:
     runs = [
         s
         for s in obs_capture.spans
-        if s.name.startswith("run ") and s.attributes["burr.app_id"] != "parent"
+        if s.name.startswith("invoke_workflow") and s.attributes["burr.app_id"] != "parent"
     ]
     assert len(runs) == 3
     for run in runs:
@@ -111,7 +111,7 @@ def test_parallel_sub_applications_on_threads(obs_capture):
     _, _, state = fan_out_app(is_async=False).run(halt_after=["fan_out"])
     assert state["answers"] == ["A", "B", "C"]
     assert_sub_apps_under_the_spawning_step(obs_capture)
-    assert obs_capture.one("run agent", **{"burr.app_id": "parent"})
+    assert obs_capture.one("invoke_workflow agent", **{"burr.app_id": "parent"})
 
 
 async def test_parallel_sub_applications_in_tasks(obs_capture):
@@ -132,4 +132,8 @@ async def test_sub_applications_without_the_integration_are_not_traced(obs_captu
         await app.arun(halt_after=["fan_out"])
     else:
         app.run(halt_after=["fan_out"])
-    assert obs_capture.tree(logs=False) == ["run agent", "  step prepare", "  step fan_out"]
+    assert obs_capture.tree(logs=False) == [
+        "invoke_workflow agent",
+        "  step prepare",
+        "  step fan_out",
+    ]

@@ -61,10 +61,10 @@ def test_hooks_keep_working_after_a_failure(obs_capture):
         failing(hooks).run(halt_after=["explode"])
     counter(hooks, steps=1).run(halt_after=["finish"])
     assert obs_capture.tree(logs=False) == [
-        "run f",
+        "invoke_workflow f",
         "  step inc",
         "  step explode",
-        "run f",
+        "invoke_workflow f",
         "  step inc",
         "  step finish",
         "    prepare",

@@ -28,7 +28,7 @@ def test_stream_result_consumed_to_the_end(obs_capture):
     assert state["text"] == "w0 w1 w2"
 
     tree = obs_capture.tree()
-    assert tree[:3] == ["stream_result chat", "  step inc", "    inc {n}"]
+    assert tree[:3] == ["invoke_workflow chat", "  step inc", "    inc {n}"]
     assert tree[3:] == [
         "  step talk",
         "    token {i}",
@@ -46,7 +46,7 @@ def test_stream_result_consumed_to_the_end(obs_capture):
     assert talk.attributes["burr.stream"] is True
     assert talk.attributes["burr.stream.items"] == 3
     assert [e.name for e in talk.events] == ["burr.stream.first_item"]
-    assert obs_capture.one("stream_result chat").end_time >= talk.end_time
+    assert obs_capture.one("invoke_workflow chat").end_time >= talk.end_time
     assert not get_current_span().get_span_context().is_valid
 
 
@@ -63,7 +63,7 @@ def test_stream_stopped_early_ends_the_step(obs_capture):
     talk = obs_capture.one("step talk")
     assert talk.attributes["burr.stream.stopped_early"] is True
     assert talk.status.status_code is StatusCode.UNSET
-    assert obs_capture.one("stream_result chat").end_time is not None
+    assert obs_capture.one("invoke_workflow chat").end_time is not None
     assert not get_current_span().get_span_context().is_valid
 
 
@@ -87,7 +87,7 @@ async def test_astream_result(obs_capture):
         "  relayed",
     ]
     assert obs_capture.one("step talk").attributes["burr.stream.items"] == 3
-    assert obs_capture.one("stream_result chat").attributes["burr.method"] == "stream_result"
+    assert obs_capture.one("invoke_workflow chat").attributes["burr.method"] == "stream_result"
 
 
 async def test_astream_stopped_early_ends_the_step(obs_capture):
@@ -102,7 +102,7 @@ async def test_astream_stopped_early_ends_the_step(obs_capture):
 
     talk = obs_capture.one("step talk")
     assert talk.attributes["burr.stream.stopped_early"] is True
-    assert len(obs_capture.find("stream_result chat")) == 1
+    assert len(obs_capture.find("invoke_workflow chat")) == 1
     assert not get_current_span().get_span_context().is_valid
 
 
@@ -110,7 +110,7 @@ def test_stream_result_halting_on_a_non_streaming_action(obs_capture):
     app = streamer(ObsHooks(name="chat"))
     _, container = app.stream_result(halt_after=["inc"])
     container.get()
-    assert obs_capture.tree(logs=False) == ["stream_result chat", "  step inc"]
+    assert obs_capture.tree(logs=False) == ["invoke_workflow chat", "  step inc"]
     assert not get_current_span().get_span_context().is_valid
 
 
@@ -150,7 +150,7 @@ def test_multi_step_streaming_action(obs_capture):
     assert letters == ["a", "b", "c"]
     assert container.get()[1]["word"] == "abc"
     assert obs_capture.tree() == [
-        "stream_result speller",
+        "invoke_workflow speller",
         "  step spell",
         "    spelling",
         "    spelling",

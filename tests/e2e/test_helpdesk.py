@@ -119,7 +119,7 @@ def check_traces(spans: list[Span], trace_ids: list[str]) -> None:
         assert process.name == f"process {list_name}"
         assert process.parent == send.span_id
         assert process.service == "helpdesk-worker"
-        run = only("run ticket-")
+        run = only("invoke_workflow helpdesk")
         assert run.parent == process.span_id
         triage = only("step triage")
         assert triage.parent == run.span_id

@@ -40,7 +40,9 @@ async def test_obs_replaces_native_tracing_one_span(obs_capture: Any) -> None:
     assert len(obs_capture.spans) == 4
     assert {s.instrumentation_scope.name for s in obs_capture.spans} == {"obs.fastapi"}
     assert len(servers(obs_capture)) == 4
-    assert "http.server.request.duration" not in obs_capture.metrics()
+    # FastAPI's own metric is off with its tracing; obs records the stable one itself, once
+    points = obs_capture.metrics()["http.server.request.duration"]
+    assert sum(p.count for p in points) == 4
 
 
 async def test_operation_spans_as_an_option(obs_capture: Any) -> None:

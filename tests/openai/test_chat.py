@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pydantic
+import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 import obs
@@ -227,9 +228,9 @@ def test_legacy_completions(instrumented: Capture, client: Any) -> None:
 def test_metrics(instrumented: Capture, client: Any) -> None:
     completion = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     metrics = instrumented.metrics()
-    [duration] = metrics["gen_ai.client.operation.duration"]
+    [duration] = metrics["gen_ai.client.inference.duration"]
     assert duration.count == 1
-    assert duration.attributes == {
+    common = {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "openai",
         "gen_ai.request.model": "gpt-4o-mini",
@@ -237,6 +238,29 @@ def test_metrics(instrumented: Capture, client: Any) -> None:
         "server.address": "stand-in.openai.local",
         "server.port": 80,
     }
+    assert duration.attributes == common
+    [used_in] = metrics["gen_ai.client.inference.usage.input_tokens"]
+    [used_out] = metrics["gen_ai.client.inference.usage.output_tokens"]
+    assert used_in.value == completion.usage.prompt_tokens
+    assert used_out.value == completion.usage.completion_tokens
+    assert used_in.attributes == {**common, "gen_ai.token.modality": "unknown"}
+    [per_call] = metrics["gen_ai.client.inference.operation.input_tokens"]
+    assert per_call.sum == completion.usage.prompt_tokens
+    assert "gen_ai.token.modality" not in per_call.attributes  # percentiles across modalities
+    # the previous names only when asked for
+    assert "gen_ai.client.operation.duration" not in metrics
+    assert "gen_ai.client.token.usage" not in metrics
+
+
+def test_previous_metric_names_on_request(
+    instrumented: Capture, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "http,gen_ai/dup")
+    obs_openai.instrument_openai()  # the names are chosen when instrumenting
+    completion = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    metrics = instrumented.metrics()
+    assert metrics["gen_ai.client.inference.duration"][0].count == 1
+    assert metrics["gen_ai.client.operation.duration"][0].count == 1
     tokens = {
         p.attributes["gen_ai.token.type"]: p.sum for p in metrics["gen_ai.client.token.usage"]
     }
@@ -244,3 +268,68 @@ def test_metrics(instrumented: Capture, client: Any) -> None:
         "input": completion.usage.prompt_tokens,
         "output": completion.usage.completion_tokens,
     }
+
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "description": "Find an order",
+            "parameters": {"type": "object", "properties": {"id": {"type": "string"}}},
+        },
+    }
+]
+
+
+def test_tool_definitions_under_content_capture(obs_capture: Capture, client: Any) -> None:
+    obs_openai.instrument_openai(capture_content=True)
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    finally:
+        obs_openai.uninstrument_openai()
+    attrs = dict(obs_capture.one("chat gpt-4o-mini").attributes or {})
+    [tool] = json.loads(str(attrs["gen_ai.tool.definitions"]))
+    assert tool == {
+        "type": "function",
+        "name": "lookup",
+        "description": "Find an order",
+        "parameters": {"type": "object", "properties": {"id": {"type": "string"}}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "captured"),
+    [("true", True), ("SPAN_ONLY", True), ("span_and_event", True), ("False", False),
+     ("NO_CONTENT", False), ("EVENT_ONLY", False)],
+)  # fmt: skip
+def test_standard_genai_capture_variable(
+    obs_capture: Capture,
+    client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+    captured: bool,
+) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", value)
+    obs_openai.instrument_openai()
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    finally:
+        obs_openai.uninstrument_openai()
+    attrs = dict(obs_capture.one("chat gpt-4o-mini").attributes or {})
+    assert ("gen_ai.input.messages" in attrs) is captured
+    assert ("gen_ai.tool.definitions" in attrs) is captured
+
+
+def test_unknown_genai_capture_value_warns_and_is_ignored(
+    obs_capture: Capture, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "maybe")
+    with pytest.warns(RuntimeWarning, match="CAPTURE_MESSAGE_CONTENT"):
+        obs_openai.instrument_openai()
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    finally:
+        obs_openai.uninstrument_openai()
+    attrs = dict(obs_capture.one("chat gpt-4o-mini").attributes or {})
+    assert "gen_ai.input.messages" not in attrs  # obs's own default: off

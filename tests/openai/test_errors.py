@@ -39,7 +39,7 @@ def test_status_errors(instrumented: Capture, client: Any, status: int, error: t
     [event] = span.events
     assert event.name == "exception"
     assert (event.attributes or {})["exception.type"].endswith(error.__name__)
-    [duration] = instrumented.metrics()["gen_ai.client.operation.duration"]
+    [duration] = instrumented.metrics()["gen_ai.client.inference.duration"]
     assert duration.attributes["error.type"] == f"openai.{error.__name__}"
 
 
@@ -138,3 +138,18 @@ async def test_async_error_over_real_http(instrumented: Capture, server: Any) ->
         )
     assert instrumented.one("chat gpt-4o-mini").status.status_code is StatusCode.ERROR
     await real.close()
+
+
+def test_a_401_message_reads_whole(instrumented: Capture, client: Any) -> None:
+    """The scrubber removes the key the 401 names, not the words of the message around it."""
+    with pytest.raises(openai.AuthenticationError):
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, extra_headers={"x-stand-in-status": "401"}
+        )
+    span = instrumented.one("chat gpt-4o-mini")
+    description = span.status.description or ""
+    assert description.startswith("AuthenticationError: Error code: 401"), description
+    assert "Incorrect API key provided" in description
+    [event] = span.events
+    message = str((event.attributes or {})["exception.message"])
+    assert message.startswith("Error code: 401"), message

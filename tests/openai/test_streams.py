@@ -163,7 +163,7 @@ def test_cut_mid_way(instrumented: Capture, client: Any) -> None:
     assert span.status.status_code is StatusCode.ERROR
     assert (span.attributes or {})["error.type"] == "openai.APIConnectionError"
     assert [e.name for e in span.events] == ["exception"]
-    [duration] = instrumented.metrics()["gen_ai.client.operation.duration"]
+    [duration] = instrumented.metrics()["gen_ai.client.inference.duration"]
     assert duration.attributes["error.type"] == "openai.APIConnectionError"
 
 
@@ -226,12 +226,24 @@ def test_stream_without_usage_chunk(instrumented: Capture, client: Any) -> None:
 def test_stream_metrics(instrumented: Capture, client: Any) -> None:
     list(client.chat.completions.create(**OPTIONS))
     metrics = instrumented.metrics()
-    assert metrics["gen_ai.client.operation.duration"][0].count == 1
-    assert "gen_ai.client.operation.time_to_first_chunk" not in metrics  # a span attribute
-    tokens = {
-        p.attributes["gen_ai.token.type"]: p.sum for p in metrics["gen_ai.client.token.usage"]
-    }
-    assert tokens["output"] == CHUNKS
+    assert metrics["gen_ai.client.inference.duration"][0].count == 1
+    [first_chunk] = metrics["gen_ai.client.inference.time_to_first_chunk"]
+    assert first_chunk.count == 1
+    assert 0 < first_chunk.sum <= metrics["gen_ai.client.inference.duration"][0].sum
+    [output] = metrics["gen_ai.client.inference.usage.output_tokens"]
+    assert output.value == CHUNKS
+    assert output.attributes["gen_ai.token.modality"] == "unknown"
+    [per_call] = metrics["gen_ai.client.inference.operation.output_tokens"]
+    assert per_call.sum == CHUNKS
+
+
+def test_stream_without_usage_still_counts_the_call(instrumented: Capture, client: Any) -> None:
+    options = {k: v for k, v in OPTIONS.items() if k != "stream_options"}
+    list(client.chat.completions.create(**options))
+    metrics = instrumented.metrics()
+    [output] = metrics["gen_ai.client.inference.usage.output_tokens"]
+    assert (output.value, output.attributes["gen_ai.token.modality"]) == (0, "unknown")
+    assert "gen_ai.client.inference.operation.output_tokens" not in metrics
 
 
 def test_over_real_http(instrumented: Capture, server: Any) -> None:

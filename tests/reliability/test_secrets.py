@@ -322,7 +322,7 @@ def test_every_integration_ran_with_capture_on(exported: Exported) -> None:
         "GET /fail",
         "send signups",
         "process signups",
-        "run signup-app",
+        "invoke_workflow",
         "step profile",
         "step charge",
         "chat gpt-4o-mini",

@@ -290,7 +290,8 @@ def check_burr_spans(capture: Any) -> None:
     step = capture.one("step talk")
     error_span(step, "tests.reliability.test_upstream_faults.StreamBroke")
     assert any(e.name == "exception" for e in step.events)
-    (call,) = [s for s in capture.spans if s.name.endswith(" stream-fault")]
+    (call,) = [s for s in capture.spans if s.name == "invoke_workflow"]
+    assert call.attributes["burr.app_id"] == "stream-fault"
     error_span(call)
     assert capture.parent(step) is call
     assert not get_current_span().get_span_context().is_valid

@@ -1,9 +1,11 @@
 """``ObsHooks``: Burr lifecycle hooks that trace applications with obs.
 
-One span per application call (``run <app>``, ``step <app>``, ``stream_result <app>``), one
-child span per action executed (``step <action>``), the action's ``__tracer`` spans under it,
-and the step span current while the action runs, so whatever the action does (an OpenAI call,
-a FastStream publish, ``obs.span``) lands under it.
+One span per application call, named as a GenAI workflow invocation (``invoke_workflow
+<name>``; the method, ``run``/``step``/``stream_result``/..., is ``burr.method``), one child span
+per action executed (``step <action>``, or ``execute_tool <action>`` for actions marked as
+tools), the action's ``__tracer`` spans under it, and the step span current while the action
+runs, so whatever the action does (an OpenAI call, a FastStream publish, ``obs.span``) lands
+under it. Each application call also records ``gen_ai.invoke_workflow.duration``.
 
 Only the synchronous hook variants are implemented, on purpose: Burr calls them for async
 applications too (``call_all_lifecycle_hooks_sync_and_async`` runs the sync hooks inline in the
@@ -15,6 +17,8 @@ task. An adapter implementing both would be called twice per event in async appl
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from burr.lifecycle.base import (
@@ -30,12 +34,15 @@ from burr.lifecycle.base import (
     PreStartStreamHook,
 )
 from opentelemetry import context as context_api
+from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 
 from obs.instrumentation import (
     declare_identifier_keys,
     distribution_version,
+    error_type,
+    get_meter,
     get_tracer,
     internal_error,
     record_exception,
@@ -63,15 +70,39 @@ STREAM_ITEMS = "burr.stream.items"
 STREAM_STOPPED_EARLY = "burr.stream.stopped_early"
 SPAWNING_APP_ID = "burr.spawning_parent.app_id"
 SPAWNING_SEQUENCE_ID = "burr.spawning_parent.sequence_id"
+# The GenAI workflow and tool conventions, for the application call and tool actions.
+OPERATION = "gen_ai.operation.name"
+WORKFLOW_NAME = "gen_ai.workflow.name"
+CONVERSATION_ID = "gen_ai.conversation.id"
+TOOL_NAME = "gen_ai.tool.name"
+TOOL_TYPE = "gen_ai.tool.type"
+INVOKE_WORKFLOW = "invoke_workflow"
+EXECUTE_TOOL = "execute_tool"
+WORKFLOW_DURATION = "gen_ai.invoke_workflow.duration"
+#: An action tagged with this (``@action(..., tags=["tool"])``) is traced as a tool execution.
+TOOL_TAG = "tool"
+_DURATION_BUCKETS = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
 # Ids and names: the scrubber neither treats them as secrets nor searches their values.
-declare_identifier_keys(APP_ID, SEQUENCE_ID, ACTION, METHOD, WRITES, SPAWNING_APP_ID)
+declare_identifier_keys(
+    APP_ID,
+    SEQUENCE_ID,
+    ACTION,
+    METHOD,
+    WRITES,
+    SPAWNING_APP_ID,
+    OPERATION,
+    WORKFLOW_NAME,
+    CONVERSATION_ID,
+    TOOL_NAME,
+    TOOL_TYPE,
+)
 
 #: Burr reports these methods around the creation of a generator, not its consumption: the
 #: ``step``/``astep`` calls the generator makes as it is consumed are reported (and traced)
 #: one by one instead.
 _GENERATOR_METHODS = frozenset({"iterate", "aiterate", "stream_iterate", "astream_iterate"})
-#: Span names use the method without its async prefix: ``arun`` and ``run`` are one operation.
-_OPERATION = {"arun": "run", "astep": "step"}
 
 
 def _current_exception() -> BaseException | None:
@@ -107,9 +138,12 @@ class ObsHooks(
 ):
     """Burr lifecycle adapter: ``ApplicationBuilder().with_hooks(ObsHooks())``.
 
-    :param name: the application's name in span names (``run <name>``); the app id when not
-        given. App ids are usually UUIDs, so naming the application keeps span names low in
-        cardinality.
+    :param name: the workflow's name (``gen_ai.workflow.name``, and the span name
+        ``invoke_workflow <name>``). Without one the span is plain ``invoke_workflow``: app ids
+        are usually UUIDs, and span names must stay low in cardinality (the app id is
+        ``burr.app_id`` and ``gen_ai.conversation.id``).
+    :param tools: names of actions to trace as tool executions (``execute_tool <action>``), in
+        addition to actions tagged ``"tool"``.
     :param capture_content: record action inputs, results, written state values and
         ``__tracer`` attributes (scrubbed); ``None`` follows ``obs.configure(capture_content=)``.
     :param tracer_provider: emit through this provider instead of the global one.
@@ -125,12 +159,26 @@ class ObsHooks(
         self,
         *,
         name: str | None = None,
+        tools: Iterable[str] = (),
         capture_content: bool | None = None,
         tracer_provider: trace_api.TracerProvider | None = None,
+        meter_provider: metrics_api.MeterProvider | None = None,
     ) -> None:
         self._name = name
+        self._call_name = f"{INVOKE_WORKFLOW} {name}" if name else INVOKE_WORKFLOW
+        self._tools = frozenset(tools)
         self._capture_content = capture_content
         self._tracer = get_tracer(SCOPE, VERSION, tracer_provider)
+        self._duration = get_meter(SCOPE, VERSION, meter_provider).create_histogram(
+            WORKFLOW_DURATION,
+            unit="s",
+            description="Duration of a GenAI workflow invocation (a Burr application call)",
+            explicit_bucket_boundaries_advisory=list(_DURATION_BUCKETS),
+        )
+        workflow: dict[str, Any] = {OPERATION: INVOKE_WORKFLOW}
+        if name:
+            workflow[WORKFLOW_NAME] = name
+        self._workflow_attributes = workflow
         #: Switched off by the integration when it is uninstrumented (apps keep the object).
         self.enabled = True
         _streams.install(pin=self._pin_streams)
@@ -178,15 +226,19 @@ class ObsHooks(
             if method_name in _GENERATOR_METHODS:
                 return
             key = (app_id, partition_key)
-            attributes: dict[str, Any] = {APP_ID: app_id, METHOD: method_name}
+            attributes: dict[str, Any] = {
+                **self._workflow_attributes,
+                CONVERSATION_ID: app_id,
+                APP_ID: app_id,
+                METHOD: method_name,
+            }
             if partition_key is not None:
                 attributes[PARTITION_KEY] = partition_key
             parent: Context | None = None
             if _live.spawned_by:
                 parent = self._spawning_parent(key, attributes)
-            operation = _OPERATION.get(method_name, method_name)
             span = self._tracer.start_span(
-                f"{operation} {self._name or app_id}",
+                self._call_name,
                 context=parent,
                 attributes=attributes,
                 record_exception=False,
@@ -239,14 +291,27 @@ class ObsHooks(
                 if in_flight is not call.exc_before:
                     error = in_flight
             span = call.span
+            failure: str | None = None
             if error is not None:
                 if isinstance(error, GeneratorExit):
                     span.set_attribute(STREAM_STOPPED_EARLY, True)
                 else:
                     record_exception(span, error)
+                    failure = error_type(error)
             span.end()
+            self._record_duration(span, failure)
         except Exception as exc:
             internal_error("burr post_run_execute_call", exc)
+
+    def _record_duration(self, span: trace_api.Span, failure: str | None) -> None:
+        start = getattr(span, "start_time", None)
+        end = getattr(span, "end_time", None) or time.time_ns()
+        if type(start) is not int:
+            return
+        attributes = self._workflow_attributes
+        if failure is not None:
+            attributes = {**attributes, "error.type": failure}
+        self._duration.record(max(0, end - start) / 1e9, attributes)
 
     # -- steps --------------------------------------------------------------------------
     def pre_run_step(
@@ -272,6 +337,13 @@ class ObsHooks(
                 ACTION: name,
                 WRITES: action.writes,
             }
+            if name in self._tools or TOOL_TAG in action.tags:
+                span_name = f"{EXECUTE_TOOL} {name}"
+                attributes[OPERATION] = EXECUTE_TOOL
+                attributes[TOOL_NAME] = name
+                attributes[TOOL_TYPE] = "function"
+            else:
+                span_name = "step " + name
             if partition_key is not None:
                 attributes[PARTITION_KEY] = partition_key
             capture = self._capture_content
@@ -282,7 +354,7 @@ class ObsHooks(
                 if value is not None:
                     attributes[_content.INPUTS] = value
             span = self._tracer.start_span(
-                "step " + name,
+                span_name,
                 context=call.context if call is not None else None,
                 attributes=attributes,
                 record_exception=False,

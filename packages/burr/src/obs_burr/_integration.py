@@ -34,8 +34,10 @@ class BurrIntegration(Integration):
 
         hooks = IntegrationHooks(
             name=options.get("name"),
+            tools=options.get("tools", ()),
             capture_content=options.get("capture_content"),
             tracer_provider=options.get("tracer_provider"),
+            meter_provider=options.get("meter_provider"),
         )
         original = ApplicationBuilder._build_common
 

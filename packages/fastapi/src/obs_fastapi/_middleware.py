@@ -17,6 +17,8 @@ repeats (route templates and names, ``Host`` parsing, propagation header names) 
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from typing import Any
 
 from opentelemetry import context as context_api
@@ -27,6 +29,7 @@ from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from obs.instrumentation import (
+    error_type,
     extract,
     flush,
     get_tracer,
@@ -35,6 +38,7 @@ from obs.instrumentation import (
     settings,
     warn_once,
 )
+from obs_fastapi._metrics import ServerMetrics
 from obs_fastapi._native import NativeBridge, arguments_value, bridge, errors_value
 from obs_fastapi._options import Options, options_from
 from obs_fastapi._request import KNOWN_METHODS, header_attributes, server_attributes
@@ -65,6 +69,13 @@ _detach = context_api.detach
 _set_value = context_api.set_value
 _get_textmap = propagate.get_global_textmap
 _REDACTED = r"\1\2=REDACTED"
+_perf = time.perf_counter
+#: The ``detail`` of a 4xx answer (``HTTPException(404, detail="no such order")``): recorded,
+#: scrubbed like every attribute, from a JSON body up to this size (the body is only watched,
+#: never held back or changed). 422 details carry the rejected input: they are recorded only
+#: under ``capture_validation_errors``, from FastAPI's own data.
+DETAIL = "fastapi.response.detail"
+_DETAIL_MAX_BODY = 16_384
 
 
 def _keep(template: str, text: str) -> str:
@@ -128,6 +139,8 @@ class ObsMiddleware:
         self._settings: object = None
         self._capture_arguments = False
         self._capture_errors = False
+        # FastAPI's native metrics, when kept, already record the request duration.
+        self._metrics = None if opts.keep_native_metrics else ServerMetrics()
 
     # -- cached per-process state, refreshed when obs is reconfigured ----------------------
     def _propagation_fields(self) -> frozenset[bytes]:
@@ -306,6 +319,7 @@ class ObsMiddleware:
                     self._record_data(data, end)
                     sink.data = None  # FastAPI's contract: request data dies with the request
             if exc is not None and not _normal_close(exc):
+                exchange.failure = exc
                 span.set_attributes(end)
                 record_exception(span, exc)
                 return
@@ -315,7 +329,20 @@ class ObsMiddleware:
         except Exception as error:
             internal_error("obs_fastapi: ending the request span", error)
         finally:
+            self._record_duration(exchange)
             span.end()
+
+    def _record_duration(self, exchange: _Exchange) -> None:
+        metrics = self._metrics
+        if metrics is None or exchange.scope["type"] != "http":
+            return
+        try:
+            end = exchange.end
+            if "error.type" not in end and exchange.failure is not None:
+                end = {**end, "error.type": error_type(exchange.failure)}
+            metrics.record(_perf() - exchange.started, exchange.start, end, exchange.span)
+        except Exception as error:
+            internal_error("obs_fastapi: request duration metric", error)
 
     def _record_data(self, data: Any, end: dict[str, AttributeValue]) -> None:
         native = self._native
@@ -350,6 +377,8 @@ class ObsMiddleware:
             version = scope.get("http_version")
             if version:
                 attributes["network.protocol.version"] = version
+            exchange.start = attributes
+            exchange.started = _perf()
             token = self._start(exchange, attributes)
         except Exception as exc:
             internal_error("obs_fastapi: starting the request span", exc)
@@ -402,8 +431,10 @@ class _Exchange:
         "_receive",
         "_send",
         "complete",
+        "detail",
         "disconnected",
         "end",
+        "failure",
         "finished",
         "middleware",
         "name",
@@ -411,6 +442,8 @@ class _Exchange:
         "scope",
         "sink",
         "span",
+        "start",
+        "started",
         "status",
         "trailers",
     )
@@ -432,6 +465,10 @@ class _Exchange:
         self.disconnected = False
         self.finished = False
         self.end: dict[str, AttributeValue] = {}
+        self.start: dict[str, AttributeValue] = {}
+        self.started = 0.0
+        self.failure: BaseException | None = None
+        self.detail = False
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -441,6 +478,11 @@ class _Exchange:
             selection = self.middleware.options.response_headers
             if selection is not None:
                 self._response_headers(message, selection)
+            if 400 <= self.status < 500 and self.status != 422:
+                self.detail = _is_json(message.get("headers", ()))
+        elif self.detail and kind == "http.response.body":
+            self.detail = False
+            self._record_detail(message)
         await self._send(message)
         if kind == "http.response.body":
             if message.get("more_body", False) or self.trailers:
@@ -475,6 +517,23 @@ class _Exchange:
                 )
         self.middleware._finish(self, exc)
 
+    def _record_detail(self, message: Message) -> None:
+        """The ``detail`` of a JSON 4xx body sent in one piece (a copy is read; nothing held)."""
+        try:
+            body = message.get("body", b"")
+            if message.get("more_body", False) or not body or len(body) > _DETAIL_MAX_BODY:
+                return
+            decoded = json.loads(body)
+            detail = decoded.get("detail") if isinstance(decoded, dict) else None
+            if detail is None:
+                return
+            text = detail if isinstance(detail, str) else json.dumps(detail, default=str)
+            self.end[DETAIL] = text
+        except ValueError:
+            return  # not JSON after all: nothing to record
+        except Exception as exc:
+            internal_error("obs_fastapi: response detail", exc)
+
     def _response_headers(self, message: Message, selection: frozenset[bytes] | str) -> None:
         try:
             self.end.update(
@@ -484,7 +543,15 @@ class _Exchange:
             internal_error("obs_fastapi: response headers", exc)
 
 
-__all__ = ["MARK", "NATIVE", "SCOPE_NAME", "ObsMiddleware"]
+__all__ = ["DETAIL", "MARK", "NATIVE", "SCOPE_NAME", "ObsMiddleware"]
+
+
+def _is_json(headers: Any) -> bool:
+    for key, value in headers:
+        if key.lower() == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return bool(media == b"application/json" or media.endswith(b"+json"))
+    return False
 
 
 def _flush_before_shutdown_completes(send: Send) -> Send:

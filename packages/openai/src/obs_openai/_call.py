@@ -7,7 +7,9 @@ reference to the objects returned to the user, so it never keeps a stream alive.
 
 from __future__ import annotations
 
+import os
 import time
+import warnings
 from typing import Any
 
 from opentelemetry import metrics as metrics_api
@@ -26,8 +28,37 @@ from obs.instrumentation import (
 from obs_openai import _messages
 from obs_openai import _semconv as sc
 from obs_openai._messages import StreamedChoice, get
+from obs_openai._metrics import USAGE_FIELDS, GenAIMetrics, cache_write_tokens
 
 _perf = time.perf_counter
+
+#: ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``: ``true``/``false``, or where content
+#: goes. obs records content on spans, so the span-bearing values switch it on.
+_GENAI_CAPTURE = {
+    "true": True,
+    "false": False,
+    "span_only": True,
+    "span_and_event": True,
+    "event_only": False,
+    "no_content": False,
+}
+
+
+def genai_capture_from_environment() -> bool | None:
+    """The standard GenAI content switch, None when unset; an unknown value is said once."""
+    raw = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+    if raw is None or not raw.strip():
+        return None
+    value = _GENAI_CAPTURE.get(raw.strip().lower())
+    if value is None:
+        # Python's warning filter says it once per place; the setting then does nothing.
+        warnings.warn(
+            "obs-openai: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="
+            f"{raw.strip()[:40]!r} is not one of {', '.join(sorted(_GENAI_CAPTURE))}; ignored",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return value
 
 
 class Telemetry:
@@ -42,25 +73,17 @@ class Telemetry:
     ) -> None:
         version = distribution_version("obs-openai")
         self.capture_content = capture_content
+        self.genai_capture = genai_capture_from_environment()
         self.tracer = get_tracer(sc.SCOPE, version, tracer_provider)
-        meter = get_meter(sc.SCOPE, version, meter_provider)
-        self.duration = meter.create_histogram(
-            sc.DURATION_METRIC,
-            unit="s",
-            description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
-        )
-        self.tokens = meter.create_histogram(
-            sc.TOKEN_METRIC,
-            unit="{token}",
-            description="Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=list(sc.TOKEN_BUCKETS),
-        )
+        self.metrics = GenAIMetrics(get_meter(sc.SCOPE, version, meter_provider))
 
     def capture(self) -> bool:
-        """Record prompts and completions? The per-instrumentation option wins over settings."""
+        """Record prompts and completions? The per-instrumentation option wins, then the
+        GenAI conventions' own variable, then obs's setting."""
         if self.capture_content is not None:
             return self.capture_content
+        if self.genai_capture is not None:
+            return self.genai_capture
         return settings().capture_content
 
 
@@ -195,14 +218,21 @@ class ModelCall:
         try:
             if self.first_chunk is None:
                 self.first_chunk = _perf()
-                if self.endpoint == sc.RESPONSES:
-                    self._responses_event(item)
-                    return
-                self.response_id = item.id
-                self.response_model = item.model
-            elif self.endpoint == sc.RESPONSES:
+            if self.endpoint == sc.RESPONSES:
                 self._responses_event(item)
                 return
+            # Azure's first chunk (prompt filter results) has an empty id and model: keep the
+            # first non-empty ones.
+            if not self.response_id:
+                self.response_id = item.id
+            if not self.response_model:
+                self.response_model = item.model
+            # Service tier and fingerprint ride on every chunk, or only on some (streams
+            # without the usage chunk end without them): keep the last one seen.
+            tier = getattr(item, "service_tier", None)
+            fingerprint = getattr(item, "system_fingerprint", None)
+            if tier is not None or fingerprint is not None:
+                self._response_extra(tier, fingerprint)
             for choice in item.choices:
                 reason = choice.finish_reason
                 if reason is not None:
@@ -219,15 +249,15 @@ class ModelCall:
 
     def _usage_chunk(self, chunk: Any) -> None:
         self.usage = chunk.usage
-        # The last chunks carry these; reading them once, at the usage chunk, is enough.
-        extra: dict[str, AttributeValue] = {}
-        tier = getattr(chunk, "service_tier", None)
-        if isinstance(tier, str):
+
+    def _response_extra(self, tier: object, fingerprint: object) -> None:
+        extra = self.response_extra
+        if extra is None:
+            extra = self.response_extra = {}
+        if isinstance(tier, str) and tier:
             extra[sc.RESPONSE_SERVICE_TIER] = tier
-        fingerprint = getattr(chunk, "system_fingerprint", None)
-        if isinstance(fingerprint, str):
+        if isinstance(fingerprint, str) and fingerprint:
             extra[sc.SYSTEM_FINGERPRINT] = fingerprint
-        self.response_extra = extra
 
     def _choice(self, index: int, choice: Any) -> None:
         choices = self.choices
@@ -315,19 +345,14 @@ class ModelCall:
                 attributes[sc.RESPONSE_MODEL] = self.response_model
             if self.error is not None:
                 attributes[sc.ERROR_TYPE] = self.error
-        telemetry = self.telemetry
-        telemetry.duration.record(_perf() - self.started, attributes)
-        usage = self.usage
-        if usage is None:
-            return
-        input_name, output_name, _, _ = _USAGE_FIELDS[self.endpoint]
-        tokens = get(usage, input_name)
-        if type(tokens) is int:
-            telemetry.tokens.record(tokens, {**attributes, sc.TOKEN_TYPE: "input"})
-        if output_name is not None:
-            tokens = get(usage, output_name)
-            if type(tokens) is int:
-                telemetry.tokens.record(tokens, {**attributes, sc.TOKEN_TYPE: "output"})
+        first_chunk = self.first_chunk
+        self.telemetry.metrics.record(
+            self.endpoint,
+            attributes,
+            _perf() - self.started,
+            None if first_chunk is None else first_chunk - self.started,
+            self.usage,
+        )
 
 
 def _has_error(span: trace_api.Span) -> bool:
@@ -335,31 +360,11 @@ def _has_error(span: trace_api.Span) -> bool:
     return status is not None and status.status_code is trace_api.StatusCode.ERROR
 
 
-_CHAT_USAGE = (
-    "prompt_tokens",
-    "completion_tokens",
-    "prompt_tokens_details",
-    "completion_tokens_details",
-)
-_USAGE_FIELDS: dict[str, tuple[str, str | None, str | None, str | None]] = {
-    # endpoint -> (input, output, input details, output details); None: not reported
-    sc.CHAT: _CHAT_USAGE,
-    sc.TEXT_COMPLETION: _CHAT_USAGE,
-    sc.RESPONSES: (
-        "input_tokens",
-        "output_tokens",
-        "input_tokens_details",
-        "output_tokens_details",
-    ),
-    sc.EMBEDDINGS: ("prompt_tokens", None, None, None),
-}
-
-
 def _usage_attributes(usage: object, endpoint: str, out: dict[str, AttributeValue]) -> None:
     """Token counts, named per the conventions whichever API (chat or Responses) reported them."""
     if usage is None:
         return
-    input_name, output_name, input_details, output_details = _USAGE_FIELDS[endpoint]
+    input_name, output_name, input_details, output_details = USAGE_FIELDS[endpoint]
     value = get(usage, input_name)
     if type(value) is int:
         out[sc.INPUT_TOKENS] = value
@@ -375,6 +380,9 @@ def _usage_attributes(usage: object, endpoint: str, out: dict[str, AttributeValu
         value = get(details, "cached_tokens")
         if type(value) is int and value:
             out[sc.CACHED_INPUT_TOKENS] = value
+    written = cache_write_tokens(usage, details)
+    if written:
+        out[sc.CACHE_WRITE_INPUT_TOKENS] = written
     details = get(usage, output_details) if output_details else None
     if details is not None:
         value = get(details, "reasoning_tokens")

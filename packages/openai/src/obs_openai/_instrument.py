@@ -109,7 +109,7 @@ def _start(telemetry: Telemetry, client: Any, options: Any, stream: bool) -> Mod
             if port:
                 attributes[sc.SERVER_PORT] = port
         metric_attributes = dict(attributes)
-        request_attributes(endpoint, body, attributes)
+        request_attributes(endpoint, body, attributes, getattr(options, "post_parser", None))
         if stream:
             attributes[sc.REQUEST_STREAM] = True
         capture = telemetry.capture()

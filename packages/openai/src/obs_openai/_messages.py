@@ -229,15 +229,44 @@ def responses_output(response: object, finish_reason: str | None) -> list[Messag
     return [{"role": "assistant", "parts": parts, "finish_reason": finish_reason}]
 
 
+def tool_definitions(tools: object) -> list[dict[str, Any]]:
+    """``gen_ai.tool.definitions``: the tools a request offers the model, in one flat shape.
+
+    Chat completions nest a function under ``function``; the Responses API does not, and also
+    offers built-in tools (``web_search``, ``file_search``, ...) known only by their type.
+    """
+    out: list[dict[str, Any]] = []
+    if not isinstance(tools, Sequence) or isinstance(tools, str):
+        return out
+    for tool in tools:
+        kind = get(tool, "type")
+        function = get(tool, "function") if kind == "function" else None
+        source = function if function is not None else tool
+        entry: dict[str, Any] = {"type": kind}
+        for field in ("name", "description", "parameters"):
+            value = get(source, field)
+            if value is not None:
+                entry[field] = value
+        out.append(entry)
+    return out
+
+
 def input_attributes(endpoint: str, body: Mapping[str, Any]) -> dict[str, str]:
     """The opt-in prompt attributes of one request."""
     if endpoint == sc.CHAT:
-        return {sc.INPUT_MESSAGES: encode(chat_input(body.get("messages")))}
+        out = {sc.INPUT_MESSAGES: encode(chat_input(body.get("messages")))}
+        tools = tool_definitions(body.get("tools"))
+        if tools:
+            out[sc.TOOL_DEFINITIONS] = encode(tools)
+        return out
     if endpoint == sc.RESPONSES:
         messages, system = responses_input(body)
         out = {sc.INPUT_MESSAGES: encode(messages)}
         if system:
             out[sc.SYSTEM_INSTRUCTIONS] = encode(system)
+        tools = tool_definitions(body.get("tools"))
+        if tools:
+            out[sc.TOOL_DEFINITIONS] = encode(tools)
         return out
     if endpoint == sc.TEXT_COMPLETION:
         prompt = body.get("prompt")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,10 +53,39 @@ def _output_type(fmt: object) -> str | None:
     return None
 
 
+def _asked_encoding(body_value: object, post_parser: object) -> str | None:
+    """The embeddings format the caller named, or None when the client chose it.
+
+    The client sends ``encoding_format="base64"`` on its own when the caller names none (and
+    decodes the answer back to floats), so the body cannot tell. What the caller passed is
+    still on the response parser the client attaches: a ``partial`` keyword in current
+    releases, a closure variable in older ones.
+    """
+    value = body_value
+    if isinstance(post_parser, functools.partial):
+        value = post_parser.keywords.get("encoding_format", body_value)
+    else:
+        code = getattr(post_parser, "__code__", None)
+        closure = getattr(post_parser, "__closure__", None)
+        if code is not None and closure and "encoding_format" in code.co_freevars:
+            try:
+                value = closure[code.co_freevars.index("encoding_format")].cell_contents
+            except (IndexError, ValueError):  # an empty cell
+                value = body_value
+    return value if isinstance(value, str) else None
+
+
 def request_attributes(
-    endpoint: str, body: Mapping[str, Any], attributes: dict[str, AttributeValue]
+    endpoint: str,
+    body: Mapping[str, Any],
+    attributes: dict[str, AttributeValue],
+    post_parser: object = None,
 ) -> None:
-    """Add the request parameters of ``body`` to ``attributes`` (the model is set by the caller)."""
+    """Add the request parameters of ``body`` to ``attributes`` (the model is set by the caller).
+
+    ``post_parser`` is the client's response parser for the request, when it has one.
+    """
+    attributes[sc.API_TYPE] = sc.API_TYPES[endpoint]
     for key, attribute in _PARAMS[endpoint]:
         value = body.get(key)
         if value is not None and type(value) in _SCALARS and attribute not in attributes:
@@ -86,6 +116,6 @@ def request_attributes(
         if isinstance(conversation, str):
             attributes[sc.CONVERSATION_ID] = conversation
     elif endpoint == sc.EMBEDDINGS:
-        encoding = body.get("encoding_format")
-        if isinstance(encoding, str):
+        encoding = _asked_encoding(body.get("encoding_format"), post_parser)
+        if encoding is not None:
             attributes[sc.REQUEST_ENCODING_FORMATS] = (encoding,)

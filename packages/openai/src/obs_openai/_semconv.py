@@ -30,10 +30,14 @@ INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 CACHED_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
 REASONING_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
 INPUT_MESSAGES: Final = "gen_ai.input.messages"
 OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
-TOKEN_TYPE: Final = "gen_ai.token.type"
+TOKEN_TYPE: Final = "gen_ai.token.type"  # previous metric names only
+TOKEN_MODALITY: Final = "gen_ai.token.modality"
+TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
+API_TYPE: Final = "openai.api.type"
 REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
 RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
 SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
@@ -45,7 +49,19 @@ HTTP_STATUS: Final = "http.response.status_code"
 PROVIDER_OPENAI: Final = "openai"
 PROVIDER_AZURE: Final = "azure.ai.openai"
 
-# Metric names and the bucket boundaries the conventions advise for them.
+# Metric names (current GenAI conventions) and the bucket boundaries they advise.
+INFERENCE_DURATION: Final = "gen_ai.client.inference.duration"
+INFERENCE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.inference.time_to_first_chunk"
+USAGE_INPUT: Final = "gen_ai.client.inference.usage.input_tokens"
+USAGE_OUTPUT: Final = "gen_ai.client.inference.usage.output_tokens"
+USAGE_CACHE_READ: Final = "gen_ai.client.inference.usage.cache_read.input_tokens"
+USAGE_CACHE_WRITE: Final = "gen_ai.client.inference.usage.cache_write.input_tokens"
+USAGE_REASONING: Final = "gen_ai.client.inference.usage.reasoning.output_tokens"
+OPERATION_INPUT: Final = "gen_ai.client.inference.operation.input_tokens"
+OPERATION_OUTPUT: Final = "gen_ai.client.inference.operation.output_tokens"
+EMBEDDINGS_DURATION: Final = "gen_ai.client.embeddings.duration"
+EMBEDDINGS_INPUT: Final = "gen_ai.client.embeddings.operation.input_tokens"
+# The names before GenAI moved to its own conventions (OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai/dup).
 DURATION_METRIC: Final = "gen_ai.client.operation.duration"
 TOKEN_METRIC: Final = "gen_ai.client.token.usage"
 DURATION_BUCKETS: Final = (
@@ -66,6 +82,13 @@ ENDPOINTS: Final[dict[str, str]] = {
     "/responses": RESPONSES,
     "/embeddings": EMBEDDINGS,
     "/completions": TEXT_COMPLETION,
+}
+#: ``openai.api.type`` per endpoint: which of OpenAI's APIs answered.
+API_TYPES: Final[dict[str, str]] = {
+    CHAT: "chat_completions",
+    RESPONSES: "responses",
+    EMBEDDINGS: "embeddings",
+    TEXT_COMPLETION: "completions",
 }
 #: ``gen_ai.operation.name`` per endpoint: the Responses API generates chat turns, so it is
 #: reported as ``chat`` like chat completions (as the OpenAI conventions do).
