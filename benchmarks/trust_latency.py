@@ -40,7 +40,10 @@ def worst_requests() -> list[tuple[str, dict[str, str]]]:
     return [
         ("/" + "token" * 1300, {"user-agent": "auth." * 1500}),
         ("/fast?" + "password=token&" * 450, {"user-agent": "[" * 3000, "baggage": baggage}),
-        ("/a/" + "auth.token=" * 600, {"x-note": "token " * 1200, "user-agent": "Bearer " * 1000}),
+        (
+            "/a/" + "auth.token=" * 600,
+            {"x-note": "token " * 1200 + "end", "user-agent": "Bearer " * 1000},
+        ),
         ("/fast", {"baggage": baggage, "user-agent": "{" * 1500 + "[" * 1500}),
     ]
 
@@ -58,6 +61,8 @@ def attack(base: str, seconds: float) -> None:
                 with contextlib.suppress(httpx.HTTPError):
                     client.get(path, headers=headers)
                 sent += 1
+                if sent == len(requests):
+                    print("ready", flush=True)  # every attack has reached the server once
     finally:
         print(sent, flush=True)
 
@@ -93,13 +98,15 @@ class Result:
         return self.attacked / self.quiet
 
 
-def measure(rounds: int = 5, probes: int = 400, attackers: int = 2) -> Result:
+def measure(rounds: int = 5, probes: int = 400, attackers: int = 2, bare: bool = False) -> Result:
     quiet: list[float] = []
     attacked: list[float] = []
     sent = 0
     spent = 0.0
     with tempfile.TemporaryDirectory() as tmp, OTLPReceiver() as receiver:
-        proc, base = start_server(receiver.endpoint, Path(tmp) / "uvicorn.log")
+        # bare: the same app with obs-fastapi switched off, the floor the attack costs anyway
+        env = {"OBS_DISABLED_INTEGRATIONS": "fastapi"} if bare else {}
+        proc, base = start_server(receiver.endpoint, Path(tmp) / "uvicorn.log", **env)
         try:
             with httpx.Client(base_url=base, timeout=60) as client:
                 probe(client, 50)  # warm up
@@ -124,15 +131,17 @@ def measure(rounds: int = 5, probes: int = 400, attackers: int = 2) -> Result:
                         )
                         for _ in range(attackers)
                     ]
-                    time.sleep(1.0)  # attackers connected and sending
+                    for p in procs:  # started (imports done) and sending: measure now
+                        assert p.stdout is not None
+                        assert p.stdout.readline().strip() == "ready"
                     started = time.monotonic()
                     attacked.append(probe(client, probes))
-                    spent += time.monotonic() - started + 1.0
+                    spent += time.monotonic() - started
                     for p in procs:
                         p.terminate()
                     for p in procs:
                         out, _ = p.communicate(timeout=30)
-                        sent += int(out.strip() or 0)
+                        sent += int(out.split()[-1]) - len(worst_requests())
                     receiver.requests.clear()
         finally:
             stop_server(proc)
@@ -144,13 +153,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--probes", type=int, default=400)
     parser.add_argument("--attackers", type=int, default=2)
+    parser.add_argument(
+        "--bare", action="store_true", help="the same app uninstrumented: the attack's floor"
+    )
     parser.add_argument("--attack", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=60.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.attack:
         attack(args.attack, args.seconds)
         return
-    result = measure(args.rounds, args.probes, args.attackers)
+    result = measure(args.rounds, args.probes, args.attackers, args.bare)
     print(
         f"healthy endpoint median latency, {args.probes} sequential probes x {args.rounds} rounds"
     )
