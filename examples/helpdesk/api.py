@@ -1,10 +1,13 @@
-"""The helpdesk HTTP API: accepts a ticket and publishes it to Redis through FastStream.
+"""The helpdesk HTTP API: accepts a ticket, looks its customer up in the customers service
+(httpx), and publishes the ticket to Redis through FastStream.
 
-    uv run uvicorn examples.helpdesk.api:app --port 8000
+    HELPDESK_CUSTOMERS_URL=http://127.0.0.1:8001 \
+        uv run uvicorn examples.helpdesk.api:app --port 8000
 
 ``obs.configure(instrument=...)`` runs before FastAPI and the broker are created, so the
-FastAPI and FastStream integrations instrument them: the request's SERVER span is the parent of
-the ``send`` span, and the trace context travels to the worker in the message headers.
+FastAPI, httpx and FastStream integrations instrument them: the request's SERVER span is the
+parent of the ``GET`` CLIENT span (whose context reaches the customers service in its headers)
+and of the ``send`` span, and the trace context travels to the worker in the message headers.
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ import obs
 # Per-integration options: health checks create no span.
 obs.configure(
     service_name="helpdesk-api",
-    instrument={"fastapi": {"excluded_urls": ["/health"]}, "faststream": {}},
+    instrument={"fastapi": {"excluded_urls": ["/health"]}, "faststream": {}, "httpx": {}},
 )
 
+import httpx  # noqa: E402
 from fastapi import FastAPI  # noqa: E402  (created after instrumentation, on purpose)
 from faststream.redis import RedisBroker  # noqa: E402
 
 from examples.helpdesk.models import Ticket  # noqa: E402
-from examples.helpdesk.settings import REDIS_URL, TICKETS_LIST  # noqa: E402
+from examples.helpdesk.settings import CUSTOMERS_URL, REDIS_URL, TICKETS_LIST  # noqa: E402
 
 broker = RedisBroker(REDIS_URL)
+customers = httpx.AsyncClient(base_url=CUSTOMERS_URL, timeout=5.0)
 
 
 @asynccontextmanager
@@ -39,6 +44,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await broker.stop()
+        await customers.aclose()
         obs.force_flush()
 
 
@@ -48,6 +54,9 @@ app = FastAPI(title="helpdesk", lifespan=lifespan)
 @app.post("/tickets", status_code=202)
 async def create_ticket(ticket: Ticket) -> dict[str, str]:
     ticket.ticket_id = uuid.uuid4().hex[:12]
+    answer = await customers.get(f"/customers/{ticket.customer}")
+    answer.raise_for_status()
+    ticket.tier = answer.json()["tier"]
     obs.info(
         "ticket {ticket_id} from {customer}", ticket_id=ticket.ticket_id, customer=ticket.customer
     )

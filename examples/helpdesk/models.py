@@ -9,3 +9,5 @@ class Ticket(BaseModel):
     product: str = Field(min_length=1, max_length=50)
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(default="", max_length=10_000)
+    #: The customer's support tier, from the customers service (set by the API).
+    tier: str = ""

@@ -2,11 +2,12 @@
 
     uv run python -m examples.helpdesk
 
-Starts the worker and the API (uvicorn) as separate processes on the real Redis, sends a few
-tickets (one for an unsupported product, which fails in the worker), waits until every trace
-is complete in the local store (.obs/spans.db), prints each trace as a waterfall, stops the
-processes and tells you what to try next. With no OPENAI_API_KEY it starts a local
-OpenAI-compatible stand-in server and says so; with a key it calls the real API.
+Starts the worker, the customers service and the API (both uvicorn) as separate processes on
+the real Redis, sends a few tickets (one for an unsupported product, which fails in the
+worker), waits until every trace is complete in the local store (.obs/spans.db), prints each
+trace as a waterfall, stops the processes and tells you what to try next. With no
+OPENAI_API_KEY it starts a local OpenAI-compatible stand-in server and says so; with a key it
+calls the real API.
 """
 
 from __future__ import annotations
@@ -114,10 +115,37 @@ def wait_for_traces(store: Path, trace_ids: list[str], timeout: float) -> None:
         raise TimeoutError(f"traces not complete within {timeout} s: {sorted(pending)}")
 
 
+def start_uvicorn(
+    app: str, env: dict[str, str], log: Path, port: int, processes: list[subprocess.Popen[str]]
+) -> str:
+    """Serve ``app`` with uvicorn on loopback ``port``, output to ``log``; its base URL."""
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+        )
+    processes.append(proc)
+    base = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{base}/health", timeout=60)
+    return base
+
+
 def start_services(
     env: dict[str, str], logs: Path, port: int, processes: list[subprocess.Popen[str]]
 ) -> str:
-    """Start the worker, then the API (uvicorn), each logging to ``logs``; the API's URL.
+    """Start the worker, the customers service, then the API, each logging to ``logs``; the
+    API's URL. ``env`` gains ``HELPDESK_CUSTOMERS_URL`` (the customers service's free port).
 
     Started processes are appended to ``processes`` as they start, so the caller can stop
     them even if a later one fails to come up.
@@ -135,26 +163,16 @@ def start_services(
         )
     processes.append(worker)
     wait_for_line(worker, worker_log, "worker ready", timeout=60)
-    api_command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "examples.helpdesk.api:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    with (logs / "helpdesk-api.log").open("w") as out:
-        api = subprocess.Popen(
-            api_command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
-        )
-    processes.append(api)
-    base = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{base}/health", timeout=60)
-    return base
+    env["HELPDESK_CUSTOMERS_URL"] = start_uvicorn(
+        "examples.helpdesk.customers:app",
+        env,
+        logs / "helpdesk-customers.log",
+        free_port(),
+        processes,
+    )
+    return start_uvicorn(
+        "examples.helpdesk.api:app", env, logs / "helpdesk-api.log", port, processes
+    )
 
 
 def stop(proc: subprocess.Popen[str]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DISTRIBUTIONS = ["obs-core", "obs-fastapi", "obs-faststream", "obs-openai", "obs-burr"]
+DISTRIBUTIONS = ["obs-core", "obs-fastapi", "obs-faststream", "obs-openai", "obs-burr", "obs-httpx"]
 
 CHECK = """
 import json, obs
@@ -41,8 +41,10 @@ def test_wheels_build_and_install_into_a_fresh_venv(tmp_path):
     )
     out = subprocess.run([str(python), "-c", CHECK], check=True, capture_output=True, text=True)
     statuses = json.loads(out.stdout)
-    # the four integrations register; their hosts are not installed in this venv
-    assert statuses == {name: "missing" for name in ("burr", "fastapi", "faststream", "openai")}
+    # the integrations register; their hosts are not installed in this venv
+    assert statuses == {
+        name: "missing" for name in ("burr", "fastapi", "faststream", "httpx", "openai")
+    }
     cli = subprocess.run(
         [str(venv / "bin" / "obs"), "integrations"], capture_output=True, text=True
     )

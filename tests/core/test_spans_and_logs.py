@@ -50,7 +50,8 @@ def test_templated_span_name_keeps_template_and_message(obs_capture):
 
 @pytest.mark.parametrize("level", ["trace", "debug", "info", "notice", "warn", "error", "fatal"])
 def test_each_log_level(obs_capture, level):
-    getattr(obs, level)("user {name} created", name="alice", user_id=3)
+    log_function = obs.trace_log if level == "trace" else getattr(obs, level)
+    log_function("user {name} created", name="alice", user_id=3)
     [log] = obs_capture.logs()
     assert log.name == "user {name} created"
     assert log.start_time == log.end_time
@@ -64,7 +65,7 @@ def test_each_log_level(obs_capture, level):
 
 
 def test_level_numbers_follow_opentelemetry_severity(obs_capture):
-    for level in ("trace", "debug", "info", "notice", "warn", "error", "fatal"):
+    for level in ("trace_log", "debug", "info", "notice", "warn", "error", "fatal"):
         getattr(obs, level)(level)
     numbers = [s.attributes["obs.level_num"] for s in obs_capture.logs()]
     assert numbers == [1, 5, 9, 10, 13, 17, 21]

@@ -1,7 +1,10 @@
 """One trace, proven: the helpdesk example's API and worker as separate processes on real Redis.
 
-Each request must be exactly one trace: POST /tickets -> send -> process -> run -> steps ->
-OpenAI calls, with the right parents, the failing ticket marked as an error, no orphan spans.
+Each request must be exactly one trace: POST /tickets -> GET (httpx) -> the customers service's
+GET /customers/{name}, and POST /tickets -> send -> process -> run -> steps -> OpenAI calls
+(each one span, not doubled by the HTTP layer), with the worker's stdlib ``logging`` records
+as logs under the process span, the right parents, the failing ticket marked as an error, no
+orphan spans.
 Checked once from the local store and once from OTLP/HTTP protobuf received by a local receiver.
 """
 
@@ -36,6 +39,7 @@ class Span:
     kind: str
     service: str
     error: bool
+    log: bool = False
 
 
 def start_example(
@@ -87,11 +91,13 @@ def check_traces(spans: list[Span], trace_ids: list[str]) -> None:
     assert set(by_trace) == set(trace_ids), "every span belongs to one of the requests' traces"
     list_name = None
     for trace_id, failing in zip(trace_ids, [False, False, True], strict=True):
-        trace = by_trace[trace_id]
-        ids = {s.span_id: s for s in trace}
-        roots = [s for s in trace if s.parent is None]
+        everything = by_trace[trace_id]
+        ids = {s.span_id: s for s in everything}
+        roots = [s for s in everything if s.parent is None]
         assert len(roots) == 1, "one root per trace"
-        assert all(s.parent in ids for s in trace if s.parent is not None), "no orphan spans"
+        assert all(s.parent in ids for s in everything if s.parent is not None), "no orphans"
+        trace = [s for s in everything if not s.log]
+        logs = [s for s in everything if s.log]
 
         def only(name_prefix: str, kind: str | None = None, trace: list[Span] = trace) -> Span:
             found = [
@@ -111,6 +117,19 @@ def check_traces(spans: list[Span], trace_ids: list[str]) -> None:
             "server",
             "helpdesk-api",
         )
+        lookup = only("GET", "client")
+        assert (lookup.name, lookup.parent, lookup.service) == (
+            "GET",
+            server.span_id,
+            "helpdesk-api",
+        )
+        customer = only("GET /customers/", "server")
+        assert (customer.name, customer.parent, customer.service) == (
+            "GET /customers/{name}",
+            lookup.span_id,
+            "helpdesk-customers",
+        )
+        assert not [s for s in trace if s.name == "POST"], "an OpenAI call stays one span"
         send = only("send ", "producer")
         assert send.parent == server.span_id
         assert send.service == "helpdesk-api"
@@ -123,6 +142,9 @@ def check_traces(spans: list[Span], trace_ids: list[str]) -> None:
         assert run.parent == process.span_id
         triage = only("step triage")
         assert triage.parent == run.span_id
+        worker_logs = {s.name: s for s in logs if s.service == "helpdesk-worker"}
+        received = worker_logs["ticket %s received (%s tier)"]
+        assert received.parent == process.span_id
         if failing:
             assert process.error
             assert run.error
@@ -136,6 +158,7 @@ def check_traces(spans: list[Span], trace_ids: list[str]) -> None:
             [triage_call] = children(triage, "chat gpt-4o-mini")
             [reply_call] = children(reply, "chat gpt-4o-mini")
             assert triage_call.kind == reply_call.kind == "client"
+            assert worker_logs["ticket %s answered (%s)"].parent == process.span_id
 
 
 @pytest.fixture
@@ -164,10 +187,12 @@ def test_one_trace_per_request_in_the_local_store(redis, tmp_path):
         next(example, None)  # stop the processes: they flush on the way out
     with sqlite3.connect(store) as conn:
         rows = conn.execute(
-            "SELECT trace_id, span_id, parent_span_id, name, kind, service_name, status "
-            "FROM spans WHERE is_log = 0"
+            "SELECT trace_id, span_id, parent_span_id, name, kind, service_name, status, is_log "
+            "FROM spans"
         ).fetchall()
-    spans = [Span(t, s, p, n, k, svc, st == "error") for t, s, p, n, k, svc, st in rows]
+    spans = [
+        Span(t, s, p, n, k, svc, st == "error", bool(log)) for t, s, p, n, k, svc, st, log in rows
+    ]
     check_traces(spans, trace_ids)
 
 
@@ -191,11 +216,10 @@ def test_the_same_traces_over_otlp(redis, tmp_path):
                 )
                 for scope_spans in resource_spans.scope_spans:
                     for s in scope_spans.spans:
-                        if any(
+                        is_log = any(
                             a.key == "obs.span_type" and a.value.string_value == "log"
                             for a in s.attributes
-                        ):
-                            continue
+                        )
                         spans.append(
                             Span(
                                 s.trace_id.hex(),
@@ -211,6 +235,7 @@ def test_the_same_traces_over_otlp(redis, tmp_path):
                                 }[s.kind],
                                 service,
                                 s.status.code == 2,
+                                is_log,
                             )
                         )
     check_traces(spans, trace_ids)

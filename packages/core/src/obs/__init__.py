@@ -12,7 +12,10 @@ from opentelemetry import trace as _trace_api
 from obs._baggage import baggage, get_baggage
 from obs._config import Obs, configure, force_flush, shutdown
 from obs._integration import Integration
-from obs._logs import debug, error, exception, fatal, info, notice, trace, warn
+from obs._logging_bridge.loguru import LoguruSink, loguru_sink
+from obs._logging_bridge.stdlib import LogHandler
+from obs._logging_bridge.structlog import StructlogProcessor
+from obs._logs import debug, error, exception, fatal, info, notice, trace, trace_log, warn
 from obs._metrics import counter, gauge, histogram, up_down_counter
 from obs._propagation import extract_context as extract
 from obs._propagation import inject
@@ -37,11 +40,14 @@ def meter(name: str, version: str | None = None) -> _metrics_api.Meter:
 __all__ = [
     "Integration",
     "IntegrationInfo",
+    "LogHandler",
+    "LoguruSink",
     "Obs",
     "PropagationPolicy",
     "ScrubMatch",
     "ScrubbingOptions",
     "Settings",
+    "StructlogProcessor",
     "__version__",
     "baggage",
     "configure",
@@ -59,12 +65,14 @@ __all__ = [
     "inject",
     "instrument",
     "integrations",
+    "loguru_sink",
     "meter",
     "notice",
     "settings",
     "shutdown",
     "span",
     "trace",
+    "trace_log",
     "traced",
     "tracer",
     "uninstrument",

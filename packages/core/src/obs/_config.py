@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace import SpanLimits, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
-from obs import _registry, _settings, _spans
+from obs import _otlp_endpoints, _registry, _settings, _spans
 from obs._attributes import MAX_STRING_LENGTH
 from obs._console import ConsoleProcessor
 from obs._diagnostics import logger
@@ -40,6 +40,7 @@ from obs._export_health import (
     run_bounded,
     shutdown_timeout_ms,
 )
+from obs._logging_bridge import stdlib as _logging_stdlib
 from obs._metric_scrubbing import scrub_readers
 from obs._pipeline import Pipeline
 from obs._providers import SwappableMeterProvider, SwappableTracerProvider
@@ -143,44 +144,32 @@ def without_userinfo(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def _otlp_endpoint(endpoint: str | None, enabled: bool | None) -> tuple[str | None, bool]:
-    """(base endpoint or None to let the exporter read the env, whether OTLP is on)."""
-    if enabled is False:
-        return None, False
-    if endpoint:
-        return endpoint.rstrip("/"), True
-    env = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_ENDPOINT"
-    )
-    if env:
-        return None, True
-    if enabled:
-        return "http://localhost:4318", True
-    return None, False
-
-
 def _otlp_processors(
-    endpoint: str | None, headers: Mapping[str, str] | None
-) -> tuple[SpanProcessor, MetricReader]:
+    endpoints: _otlp_endpoints.OTLPEndpoints, headers: Mapping[str, str] | None
+) -> tuple[SpanProcessor | None, MetricReader | None]:
+    """The OTLP span processor and metric reader, each only where its signal has an endpoint."""
+    if endpoints.traces is None and endpoints.metrics is None:
+        return None, None
     # Imported here: the exporter pulls in protobuf and requests, which a user without OTLP
     # should not pay for at import time.
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
     header_map = dict(headers) if headers else None
-    span_exporter = OTLPSpanExporter(
-        endpoint=f"{endpoint}/v1/traces" if endpoint else None, headers=header_map
-    )
     quiet_opentelemetry_repeats()
-    metric_exporter = OTLPMetricExporter(
-        endpoint=f"{endpoint}/v1/metrics" if endpoint else None, headers=header_map
-    )
-    label = without_userinfo(str(getattr(span_exporter, "_endpoint", None) or endpoint or "OTLP"))
-    processor = BoundedBatchSpanProcessor(
-        ReportingSpanExporter(span_exporter, str(label)), label=str(label)
-    )
-    return processor, PeriodicExportingMetricReader(metric_exporter)
+    processor: SpanProcessor | None = None
+    reader: MetricReader | None = None
+    if endpoints.traces is not None:
+        span_exporter = OTLPSpanExporter(endpoint=endpoints.traces, headers=header_map)
+        label = without_userinfo(endpoints.base or endpoints.traces)
+        processor = BoundedBatchSpanProcessor(
+            ReportingSpanExporter(span_exporter, label), label=label
+        )
+    if endpoints.metrics is not None:
+        from obs._otlp_metrics import GuardedMetricExporter
+
+        reader = PeriodicExportingMetricReader(GuardedMetricExporter(endpoints.metrics, header_map))
+    return processor, reader
 
 
 def _store_path(option: bool | str | os.PathLike[str] | None, otlp_on: bool) -> Path | None:
@@ -244,6 +233,8 @@ def configure(
     tracer_provider: trace_api.TracerProvider | None = None,
     meter_provider: metrics_api.MeterProvider | None = None,
     instrument: InstrumentOption = False,
+    logging: bool | str | None = None,
+    logging_levels: Mapping[str, str | int] | None = None,
 ) -> Obs:
     """Configure tracing, logs-as-spans and metrics for this process. See the README.
 
@@ -274,7 +265,9 @@ def configure(
         )
 
         # -- processors -------------------------------------------------------------------
-        endpoint, otlp_on = _otlp_endpoint(otlp_endpoint, otlp)
+        endpoints = _otlp_endpoints.resolve(otlp_endpoint, otlp)
+        # Spans leave the process (or the user said none should): the local outputs stay quiet.
+        otlp_on = endpoints.traces is not None or endpoints.traces_off
         processors: list[SpanProcessor] = []
         readers: list[MetricReader] = list(metric_readers)
         if console is None:
@@ -283,9 +276,10 @@ def configure(
                 console = not otlp_on  # a newcomer sees output; a shipped service stays quiet
         if console:
             processors.append(ConsoleProcessor(min_level=parse_level(console_min_level)))
-        if otlp_on:
-            span_processor, metric_reader = _otlp_processors(endpoint, otlp_headers)
+        span_processor, metric_reader = _otlp_processors(endpoints, otlp_headers)
+        if span_processor is not None:
             processors.append(span_processor)
+        if metric_reader is not None:
             readers.append(metric_reader)
         store_path = _store_path(store, otlp_on)
         if store_path is not None:
@@ -320,14 +314,15 @@ def configure(
             atexit.register(_shutdown_at_exit)
             _state.atexit_registered = True
 
+        # After the providers: a record logged from here on has somewhere to go.
+        _logging_stdlib.install(logging, logging_levels)
         instrumented = _instrument(instrument)
         _state.handle = Obs(
             settings=settings,
             resource=resource,
             tracer_provider=tracer_target,
             meter_provider=meter_target,
-            otlp_endpoint=endpoint
-            or (os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") if otlp_on else None),
+            otlp_endpoint=endpoints.base if endpoints.traces or endpoints.metrics else None,
             store_path=store_path,
             instrumented=instrumented,
         )
@@ -522,6 +517,7 @@ def shutdown() -> None:
         if _state.meter_proxy is not None:
             _state.meter_proxy.swap(metrics_api.NoOpMeterProvider())
         _state.handle = None
+        _logging_stdlib.uninstall()
         _settings.install(Settings(scrubber=Scrubber()))
 
 

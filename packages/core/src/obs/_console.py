@@ -1,8 +1,10 @@
-"""Console output a person can read: each local trace printed as a tree when its root ends.
+"""Console output a person can read: logs as they happen, each local trace as a tree.
 
-Spans are held until the span at the root of the process's part of the trace ends (a local
-root: no parent, or a parent from another process), then printed in start order, indented by
-depth, with durations. Logs outside any span print at once. Levels and errors are coloured
+A log prints the moment it is made, indented by the depth of the span it sits in (a progress
+log inside a long ``@obs.traced`` loop shows while the loop runs, not when it ends). Spans are
+held until the span at the root of the process's part of the trace ends (a local root: no
+parent, or a parent from another process), then printed in start order, indented by depth,
+with durations; the logs, already printed, are not repeated there. Levels and errors are coloured
 when the stream is a terminal, plain otherwise. Memory is bounded: at most ``MAX_TRACES``
 traces are held, and a trace whose root never ends is printed when it is evicted.
 """
@@ -55,17 +57,35 @@ class ConsoleProcessor(SpanProcessor):
         self._colours = colours
         self._lock = threading.Lock()
         self._traces: OrderedDict[int, list[ReadableSpan]] = OrderedDict()
+        # span id -> depth of the spans in progress, so a log can be indented at once.
+        self._depths: dict[int, int] = {}
 
     def _out(self) -> IO[str]:
         # Looked up at print time so redirection (and pytest's capture) is honoured.
         return self._stream if self._stream is not None else sys.stderr
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        pass
+        context = span.context
+        if context is None:
+            return
+        depths = self._depths
+        if len(depths) > MAX_TRACES * 64:  # spans that never end must not grow this forever
+            depths.clear()
+        depths[context.span_id] = self._depth(span)
+
+    def _depth(self, span: ReadableSpan) -> int:
+        parent = span.parent
+        if parent is None or parent.is_remote:
+            return 0
+        return self._depths.get(parent.span_id, -1) + 1
 
     def on_end(self, span: ReadableSpan) -> None:
         context = span.context
         if context is None:
+            return
+        depth = self._depths.pop(context.span_id, None)
+        if (span.attributes or {}).get("obs.span_type") == "log":
+            self._print_log(span, self._depth(span) if depth is None else depth)
             return
         trace_id = context.trace_id
         if _is_local_root(span):
@@ -85,6 +105,21 @@ class ConsoleProcessor(SpanProcessor):
                 pending.append(span)
         if evicted:
             self._print(evicted)
+
+    def _print_log(self, span: ReadableSpan, depth: int) -> None:
+        stream = self._out()
+        colours = self._colours if self._colours is not None else _isatty(stream)
+        line = self._line(span, depth, colours)
+        if line is not None:
+            self._write(stream, line + "\n")
+
+    def _write(self, stream: IO[str], text: str) -> None:
+        try:
+            with self._lock:  # one line at a time when threads log together
+                stream.write(text)
+                stream.flush()
+        except Exception:  # a closed stderr must not break the host
+            pass
 
     def _print(self, spans: list[ReadableSpan]) -> None:
         by_id = {s.context.span_id: s for s in spans if s.context is not None}
@@ -108,11 +143,7 @@ class ConsoleProcessor(SpanProcessor):
 
         walk(None, 0)
         if lines:
-            try:
-                stream.write("\n".join(lines) + "\n")
-                stream.flush()
-            except Exception:  # a closed stderr must not break the host
-                pass
+            self._write(stream, "\n".join(lines) + "\n")
 
     def _line(self, span: ReadableSpan, depth: int, colours: bool) -> str | None:
         attrs = span.attributes or {}

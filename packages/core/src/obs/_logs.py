@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from typing import Any
 
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import Status, StatusCode, Tracer
 
 from obs import _settings, _spans
 from obs._attributes import to_attributes
-from obs._diagnostics import internal_error
+from obs._diagnostics import internal_error, once
 from obs._errors import record_exception
 from obs._messages import render
 from obs._settings import LEVELS
@@ -28,26 +29,75 @@ def log(
         number = LEVELS[level]
         if number < _settings.current().min_level_num:
             return
-        attrs = to_attributes(attributes)
-        attrs["obs.span_type"] = "log"
-        attrs["obs.level"] = level
-        attrs["obs.level_num"] = number
-        attrs["obs.msg_template"] = template
-        attrs["obs.msg"] = render(template, attributes)
-        now = time.time_ns()
-        span = _spans.tracer().start_span(template, attributes=attrs, start_time=now)
-        if exc is not None:
-            record_exception(span, exc, escaped=False)
-        elif number >= LEVELS["error"]:
-            span.set_status(Status(StatusCode.ERROR, attrs["obs.msg"]))  # type: ignore[arg-type]
-        span.end(end_time=now)
+        emit(level, template, render(template, attributes), to_attributes(attributes), exc)
     except Exception as error:
         internal_error("log", error)
 
 
-def trace(msg_template: str, /, **attributes: Any) -> None:
-    """Log at level trace (the finest)."""
+def emit(
+    level: str,
+    template: str,
+    message: str,
+    attrs: dict[str, Any],
+    exc: BaseException | None = None,
+    time_ns: int | None = None,
+    tracer: Tracer | None = None,
+) -> None:
+    """Record one log span: ``attrs`` already converted, ``message`` already rendered.
+
+    The way in for the logging bridges (stdlib, structlog, loguru), whose records come
+    rendered by their own library. The caller checks the level and catches failures.
+    """
+    number = LEVELS[level]
+    attrs["obs.span_type"] = "log"
+    attrs["obs.level"] = level
+    attrs["obs.level_num"] = number
+    attrs["obs.msg_template"] = template
+    attrs["obs.msg"] = message
+    now = time_ns or time.time_ns()
+    span = (tracer or _spans.tracer()).start_span(template, attributes=attrs, start_time=now)
+    if exc is not None:
+        record_exception(span, exc, escaped=False)
+    elif number >= LEVELS["error"]:
+        span.set_status(Status(StatusCode.ERROR, message))
+    span.end(end_time=now)
+
+
+def trace_log(msg_template: str, /, **attributes: Any) -> None:
+    """Log at level trace (the finest): ``obs.trace_log("cache probe {key}", key=key)``."""
     log("trace", msg_template, attributes)
+
+
+class _DeprecatedTrace:
+    """``obs.trace``: the old name of ``obs.trace_log``, kept working with a warning.
+
+    "trace" also names a whole trace (``obs trace ID`` on the command line) and reads like a
+    decorator; ``@obs.trace`` on a function used to log its repr and return None, breaking the
+    function silently. Now it fails at once and names the decorator that was meant.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, msg_template: Any = None, /, *args: Any, **attributes: Any) -> None:
+        if not isinstance(msg_template, str) or args:
+            raise TypeError(
+                "obs.trace is a TRACE-level log (renamed obs.trace_log), not a decorator: "
+                "use @obs.traced to trace a function"
+            )
+        if once("deprecated:obs.trace"):
+            warnings.warn(
+                "obs.trace(...) is renamed obs.trace_log(...) (a TRACE-level log); "
+                "obs.trace will be removed in a future release",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        log("trace", msg_template, attributes)
+
+    def __repr__(self) -> str:
+        return "<obs.trace: deprecated alias of obs.trace_log>"
+
+
+trace = _DeprecatedTrace()
 
 
 def debug(msg_template: str, /, **attributes: Any) -> None:

@@ -6,8 +6,9 @@
         obs.force_flush()
         spans = receiver.spans()  # decoded opentelemetry.proto Span messages
 
-It can also answer with a chosen status (500, 429) or be made slow, to test exporters that
-misbehave, and it keeps the raw request bodies so a test can search every exported byte.
+It can also answer with a chosen status (500, 429; per path too) or be made slow, to test
+exporters that misbehave, and it keeps the raw request bodies so a test can search every
+exported byte.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class OTLPReceiver(LoopbackServer):
     ) -> None:
         self.status = status
         self.delay = delay
+        #: Per-path answers that override ``status`` (``{"/v1/metrics": 405}``: a backend
+        #: without a metrics endpoint, as Phoenix is).
+        self.path_status: dict[str, int] = {}
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         receiver = self
@@ -59,7 +63,7 @@ class OTLPReceiver(LoopbackServer):
                     time.sleep(receiver.delay)
                 with receiver._lock:
                     receiver.requests.append(Received(self.path, dict(self.headers), body))
-                self.send_response(receiver.status)
+                self.send_response(receiver.path_status.get(self.path, receiver.status))
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
