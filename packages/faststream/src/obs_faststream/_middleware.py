@@ -57,6 +57,8 @@ from obs_faststream._metrics import MessagingMetrics, metrics_for
 
 SCOPE = "obs.faststream"
 VERSION = distribution_version("obs-faststream")
+#: Policies under which a batch sent by one producer joins that producer's trace.
+_JOINING = (PropagationPolicy.TRUST, PropagationPolicy.STRICT)
 
 # The base class' settlement methods: a message class that overrides one does real I/O to
 # settle (an ack frame, XACK, a commit), which the process span should cover.
@@ -293,7 +295,7 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
             if remote is not None:
                 remotes.setdefault((remote.trace_id, remote.span_id), (remote, incoming.context))
         links = [Link(remote) for remote, _ in remotes.values()] or None
-        if len(remotes) == 1 and settings().propagation is PropagationPolicy.TRUST:
+        if len(remotes) == 1 and settings().propagation in _JOINING:
             return next(iter(remotes.values()))[1], links
         return context_api.get_current(), links
 
