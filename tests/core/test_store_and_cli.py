@@ -152,7 +152,7 @@ def test_a_store_that_cannot_be_written_never_reaches_the_app(tmp_path, obs_capt
         pass
     assert obs.force_flush() in (True, False)
     assert obs_capture.one("still works")
-    assert "local store" in caplog.text
+    assert "is failing" in caplog.text
 
 
 def test_query_table_json_csv_and_helpers(store):
@@ -189,13 +189,13 @@ def test_query_is_read_only_and_errors_are_clear(store, capsys):
     make_traffic()
     obs.force_flush()
     assert run_cli("query", "--db", str(store), "DELETE FROM spans")[0] == 2
-    assert "readonly" in capsys.readouterr().err
+    assert "only reads" in capsys.readouterr().err
     assert run_cli("query", "--db", str(store), "SELEC nonsense")[0] == 2
 
 
-def test_missing_store_is_explained(tmp_path):
-    with pytest.raises(SystemExit, match="no span store at"):
-        run_cli("traces", "--db", str(tmp_path / "absent.db"))
+def test_missing_store_is_explained(tmp_path, capsys):
+    assert run_cli("traces", "--db", str(tmp_path / "absent.db"))[0] == 1
+    assert "no span store at" in capsys.readouterr().err
 
 
 def test_percentile_matches_interpolation(store):

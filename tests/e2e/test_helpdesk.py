@@ -176,10 +176,14 @@ def test_one_trace_per_request_in_the_local_store(redis, tmp_path):
         def complete() -> bool:
             if not store.exists():
                 return False
-            with sqlite3.connect(store) as conn:
-                rows = conn.execute(
-                    "SELECT trace_id, count(*) FROM spans WHERE kind = 'consumer' GROUP BY trace_id"
-                ).fetchall()
+            try:
+                with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as conn:
+                    rows = conn.execute(
+                        "SELECT trace_id, count(*) FROM spans WHERE kind = 'consumer' "
+                        "GROUP BY trace_id"
+                    ).fetchall()
+            except sqlite3.OperationalError:  # busy, or (an older obs) tables not made yet
+                return False
             return len(rows) == len(trace_ids)
 
         wait_until(complete)
@@ -204,6 +208,20 @@ def test_the_same_traces_over_otlp(redis, tmp_path):
         base, _ = next(example)
         try:
             trace_ids = send_tickets(base)
+
+            def consumed() -> bool:
+                # Stopping before the worker took every ticket would lose its trace halves.
+                seen = {
+                    s.trace_id.hex()
+                    for request in receiver.trace_requests()
+                    for resource_spans in request.resource_spans
+                    for scope_spans in resource_spans.scope_spans
+                    for s in scope_spans.spans
+                    if s.kind == 5  # consumer
+                }
+                return set(trace_ids) <= seen
+
+            wait_until(consumed)
         finally:
             next(example, None)  # graceful stop flushes both processes' batches
         spans = []

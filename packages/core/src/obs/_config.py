@@ -46,7 +46,13 @@ from obs._pipeline import Pipeline
 from obs._providers import SwappableMeterProvider, SwappableTracerProvider
 from obs._scrubbing import Scrubber, ScrubbingOptions
 from obs._settings import LEVELS, PropagationPolicy, Settings, env_flag, parse_level, parse_policy
-from obs._store import DEFAULT_MAX_AGE_S, DEFAULT_MAX_SIZE_MB, StoreExporter, resolve_path
+from obs._store import (
+    DEFAULT_MAX_AGE_S,
+    DEFAULT_MAX_SIZE_MB,
+    STORE_QUEUE_SIZE,
+    StoreExporter,
+    resolve_path,
+)
 
 InstrumentOption = bool | Sequence[str] | Mapping[str, Mapping[str, Any]]
 
@@ -204,7 +210,17 @@ def _store_processor(
         or float(os.environ.get("OBS_STORE_MAX_SIZE_MB") or DEFAULT_MAX_SIZE_MB),
     )
     # Short delay: a person running `obs traces` right after a request expects to see it.
-    return BoundedBatchSpanProcessor(exporter, schedule_delay_millis=500, label=f"store {path}")
+    # Reporting: store write failures are counted and said like OTLP's, by exporter.
+    label = f"store {path}"
+    # A bigger queue than the SDK's 2048 unless OTEL_BSP_MAX_QUEUE_SIZE says otherwise: writers
+    # of one store take turns on its lock, and a turn can take seconds on a busy machine.
+    queue = int(os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE") or STORE_QUEUE_SIZE)
+    return BoundedBatchSpanProcessor(
+        ReportingSpanExporter(exporter, label),
+        schedule_delay_millis=500,
+        max_queue_size=queue,
+        label=label,
+    )
 
 
 def configure(

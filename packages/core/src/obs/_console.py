@@ -5,8 +5,10 @@ log inside a long ``@obs.traced`` loop shows while the loop runs, not when it en
 held until the span at the root of the process's part of the trace ends (a local root: no
 parent, or a parent from another process), then printed in start order, indented by depth,
 with durations; the logs, already printed, are not repeated there. Levels and errors are coloured
-when the stream is a terminal, plain otherwise. Memory is bounded: at most ``MAX_TRACES``
-traces are held, and a trace whose root never ends is printed when it is evicted.
+when the stream is a terminal, plain otherwise. Control characters in names, messages and
+error texts are neutralised (``obs._terminal``): recorded data never drives the terminal.
+Memory is bounded: at most ``MAX_TRACES`` traces are held, and a trace whose root never ends
+is printed when it is evicted.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 from obs._settings import LEVELS
+from obs._terminal import safe_text
 
 MAX_TRACES = 1024
 MAX_SPANS_PER_TRACE = 2000
@@ -154,17 +157,17 @@ class ConsoleProcessor(SpanProcessor):
             level = str(attrs.get("obs.level", "info"))
             if LEVELS.get(level, 9) < self._min_level_num:
                 return None
-            text = f"{level.upper():<6} {attrs.get('obs.msg', span.name)}"
+            text = f"{safe_text(level.upper()):<6} {safe_text(attrs.get('obs.msg', span.name))}"
             if colours:
                 text = f"{_COLOURS.get(level, '')}{text}{_RESET}"
             return f"{stamp} {indent}{text}"
         duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
-        text = str(attrs.get("obs.msg", span.name))
+        text = safe_text(attrs.get("obs.msg", span.name))
         kind = "" if span.kind is SpanKind.INTERNAL else f" {span.kind.name.lower()}"
         detail = f"{_format_duration(duration_ms)}{kind}"
         if failed:
             error = attrs.get("error.type") or span.status.description or "error"
-            mark = f"✗ {error}"
+            mark = f"✗ {safe_text(error)}"
             text = f"{text}  {_RED}{mark}{_RESET}" if colours else f"{text}  {mark}"
         if colours:
             detail = f"{_DIM}{detail}{_RESET}"

@@ -1,9 +1,10 @@
 """A dead or slow exporter must cost the application nothing, and say so once.
 
-- ``ReportingSpanExporter`` wraps obs's OTLP span exporter: spans a failed export drops are
-  counted in the ``obs.export.dropped_spans`` metric (``reason=export_failed``), the first
-  failure of an outage is logged once with what it means, and recovery is logged with the
-  number of spans lost meanwhile.
+- ``ReportingSpanExporter`` wraps obs's span exporters (OTLP and the local store): spans a
+  failed export drops are counted in the ``obs.export.dropped_spans`` metric
+  (``exporter=<label>, reason=export_failed``), the first failure of each outage is logged
+  once with what it means (and the exporter's ``failure_reason`` when it gives one), and each
+  recovery is logged with the number of spans lost meanwhile; a later outage is said again.
 - ``QuietRepeats`` is a logging filter for the OpenTelemetry exporter and batch-processor
   loggers: they log every failed batch and every span dropped from a full queue, which under a
   dead endpoint floods the service's logs. The first message of a kind passes; repeats within
@@ -79,19 +80,27 @@ class ReportingSpanExporter(SpanExporter):
         if not self._failing:
             self._failing = True
             self._outage_dropped = count
+            reason = getattr(self.inner, "failure_reason", None)
             logger.warning(
-                "obs: span export to %s is failing; spans are dropped until it recovers (the "
+                "obs: span export to %s is failing%s; spans are dropped until it recovers (the "
                 "application is unaffected). Reported once per outage; the metric "
                 "obs.export.dropped_spans counts what is lost.",
                 self.label,
+                f" ({reason})" if reason else "",
             )
         return result
+
+    @property
+    def failing(self) -> bool:
+        """True from a failed export until the next successful one."""
+        return self._failing
 
     def shutdown(self) -> None:
         self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
+        # Not True while the last export failed: what was flushed did not all arrive.
+        return self.inner.force_flush(timeout_millis) and not self._failing
 
 
 class QuietRepeats(logging.Filter):
@@ -165,6 +174,7 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         self._label = label
         self._counter = dropped_counter()
         self.queue_dropped = 0
+        self._lost_at_last_flush = (0, 0)
         inner: Any = getattr(self, "_batch_processor", None)
         # The SDK keeps its queue private; without it (another SDK layout) nothing is counted.
         self._queue: Any = getattr(inner, "_queue", None)
@@ -183,13 +193,20 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         super().on_end(span)
 
     def force_flush(self, timeout_millis: int | None = 30000) -> bool:
-        failures_before = _failures(self._exporter_ref)
+        """True only if every span since the previous flush was delivered.
+
+        False when the flush timed out, a batch failed, the exporter is failing, or spans were
+        dropped (a failed export or a full queue) since the previous call.
+        """
         # The SDK's flush blocks until every batch is exported, whatever the timeout.
         flushed = run_bounded(
             lambda: super(BoundedBatchSpanProcessor, self).force_flush(timeout_millis),
             None if timeout_millis is None else timeout_millis / 1000,
         )
-        return flushed and _failures(self._exporter_ref) == failures_before
+        lost = (_failures(self._exporter_ref), self.queue_dropped)
+        clean = lost == self._lost_at_last_flush
+        self._lost_at_last_flush = lost
+        return flushed and clean and not getattr(self._exporter_ref, "failing", False)
 
     def shutdown(self) -> None:
         inner: Any = getattr(self, "_batch_processor", None)

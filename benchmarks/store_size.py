@@ -1,0 +1,323 @@
+"""The local store at size: query times at millions of spans, the size cap on disk, and many
+writers at once.
+
+    uv run python -m benchmarks.store_size build --spans 2000000 --db /tmp/big.db   # ~2-4 min
+    uv run python -m benchmarks.store_size queries --db /tmp/big.db
+    uv run python -m benchmarks.store_size soak --spans 200000 --cap-mb 5
+    uv run python -m benchmarks.store_size load --procs 8 --rate 1000 --seconds 30
+
+``build`` writes traces of five spans (a server span, two internal ones, a client call in one
+service and a consumer in another, 5 % failing) through the store's own write path
+(``write_rows``: rows and trace summaries in one transaction per batch), spread over the last
+six days, so the last hour holds a realistic share. ``queries`` times, in process (median of
+repeated runs) and as the real command (wall clock, Python start-up included): ``obs traces``,
+``obs traces --service``, ``obs trace ID`` and the README's per-route p50/p95 query over the
+last hour. ``soak`` exports real SDK spans in batches through ``StoreExporter`` with a small
+cap, sampling file + WAL size from another thread all along. ``load`` runs N processes, each
+configured with ``obs.configure(store=...)`` writing spans at a fixed rate, while this process
+runs ``obs traces`` and ``obs query`` in a loop; then every span must be in the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+OBS = str(Path(sys.executable).parent / "obs")
+ROUTES = [f"/api/v1/resource{i}/{{id}}" for i in range(20)]
+SERVICES = ["api", "worker"]
+
+
+def _synthetic_trace(rng: random.Random, start: int) -> list[tuple[Any, ...]]:
+    from obs._store import COLUMNS
+
+    trace_id = f"{rng.getrandbits(128):032x}"
+    route = rng.choice(ROUTES)
+    service = rng.choice(SERVICES)
+    failed = rng.random() < 0.05
+    total = int(rng.lognormvariate(2.5, 0.8) * 1e6)
+    ids = [f"{rng.getrandbits(64):016x}" for _ in range(5)]
+    shape = [
+        (None, f"GET {route}", "server", service, 0, total),
+        (ids[0], "load user", "internal", service, total // 10, total // 5),
+        (ids[0], "render", "internal", service, total // 3, total // 3),
+        (ids[0], "chat gpt-4o-mini", "client", service, total // 2, total // 3),
+        (ids[3], "process jobs", "consumer", "worker-b", total // 2 + 1000, total // 4),
+    ]
+    rows = []
+    for i, (parent, name, kind, svc, offset, length) in enumerate(shape):
+        s, e = start + offset, start + offset + length
+        error = failed and i == 3
+        attrs = (
+            f'{{"http.route":"{route}","http.request.method":"GET","url.path":"/x/{i}",'
+            f'"http.response.status_code":{500 if failed else 200}}}'
+            if kind == "server"
+            else f'{{"step":{i},"error.type":"{"TimeoutError" if error else ""}"}}'
+        )
+        row = {
+            "trace_id": trace_id,
+            "span_id": ids[i],
+            "parent_span_id": parent,
+            "name": name,
+            "kind": kind,
+            "service_name": svc,
+            "scope": "bench",
+            "start_time": "",
+            "end_time": "",
+            "start_ns": s,
+            "end_ns": e,
+            "duration_ms": (e - s) / 1e6,
+            "status": "error" if error or (failed and i == 0) else "unset",
+            "status_message": None,
+            "is_log": 0,
+            "level": None,
+            "message": None,
+            "attributes": attrs,
+            "events": "[]",
+            "links": "[]",
+            "resource": f'{{"service.name":"{svc}"}}',
+        }
+        rows.append(tuple(row[c] for c in COLUMNS))
+    return rows
+
+
+def build(db: Path, spans: int) -> None:
+    from obs._store import StoreExporter, write_rows
+
+    rng = random.Random(7)
+    exporter = StoreExporter(db, max_size_mb=100_000)  # no pruning while building
+    conn = exporter._connection()
+    now = time.time_ns()
+    span_ns = 6 * 24 * 3600 * 10**9
+    traces = spans // 5
+    started = time.perf_counter()
+    batch: list[tuple[Any, ...]] = []
+    for i in range(traces):
+        start = now - span_ns + span_ns * i // traces
+        batch.extend(_synthetic_trace(rng, start))
+        if len(batch) >= 5000:
+            write_rows(conn, batch)
+            batch = []
+    if batch:
+        write_rows(conn, batch)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    took = time.perf_counter() - started
+    exporter.shutdown()
+    print(
+        f"built {traces * 5:,} spans in {took:.0f} s ({traces * 5 / took:,.0f} spans/s); "
+        f"{db.stat().st_size / 1e6:.0f} MB"
+    )
+
+
+PERCENTILE_QUERY = """\
+SELECT attributes ->> '$."http.route"' AS route, count(*) AS requests,
+       round(p50(duration_ms), 2) AS p50_ms, round(p95(duration_ms), 2) AS p95_ms,
+       sum(status = 'error') AS errors
+FROM spans
+WHERE kind = 'server' AND start_ns > ago(3600)
+GROUP BY route ORDER BY requests DESC"""
+
+
+def _median_ms(call: Callable[[], Any], rounds: int = 7) -> float:
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def _wall_ms(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([OBS, *args], check=True, capture_output=True)
+    return (time.perf_counter() - started) * 1000
+
+
+def queries(db: Path) -> None:
+    from obs._store import open_read_only, recent_traces, trace_spans
+
+    conn = open_read_only(db)
+    count = conn.execute("SELECT count(*) FROM spans").fetchone()[0]
+    some = recent_traces(conn, limit=50)[-1].trace_id
+    print(f"{count:,} spans in {db} ({db.stat().st_size / 1e6:.0f} MB)")
+    rows = [
+        ("obs traces", lambda: recent_traces(conn, limit=20), ("traces", "--db", str(db))),
+        (
+            "obs traces --service worker",
+            lambda: recent_traces(conn, limit=20, service="worker"),
+            ("traces", "--db", str(db), "--service", "worker"),
+        ),
+        (
+            "obs trace ID (8-digit prefix)",
+            lambda: trace_spans(conn, some[:8]),
+            ("trace", "--db", str(db), some[:8]),
+        ),
+        (
+            "per-route p50/p95, last hour",
+            lambda: conn.execute(PERCENTILE_QUERY).fetchall(),
+            ("query", "--db", str(db), PERCENTILE_QUERY),
+        ),
+    ]
+    print(f"{'query':<34} {'in process (median)':>20} {'command, wall':>15}")
+    for label, call, args in rows:
+        print(f"{label:<34} {_median_ms(call):>17.1f} ms {_wall_ms(*args):>12.0f} ms")
+
+
+def soak(spans: int, cap_mb: float, batch: int) -> None:
+    import tempfile
+
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from obs._store import StoreExporter
+
+    db = Path(tempfile.mkdtemp()) / "soak.db"
+    exporter = StoreExporter(db, max_size_mb=cap_mb)
+    tracer = TracerProvider().get_tracer("soak")
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        wal = db.with_name(db.name + "-wal")
+        while not stop.is_set():
+            size = 0
+            for p in (db, wal):
+                with contextlib.suppress(OSError):
+                    size += p.stat().st_size
+            peak[0] = max(peak[0], size)
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    written = 0
+    while written < spans:
+        group = []
+        for i in range(batch):
+            with tracer.start_as_current_span(
+                "process orders", attributes={"messaging.message.id": f"m{written + i}", "n": i}
+            ) as parent:
+                child = tracer.start_span("step", attributes={"payload": "x" * 200})
+                child.end()
+            group.extend([child, parent])
+        exporter.export(group)  # type: ignore[arg-type]
+        written += len(group)
+    stop.set()
+    sampler.join()
+    took = time.perf_counter() - started
+    cap = cap_mb * 1024 * 1024
+    kept = exporter._connection().execute("SELECT count(*) FROM spans").fetchone()[0]
+    print(
+        f"{written:,} spans in {took:.0f} s, cap {cap_mb:g} MB: peak file + WAL "
+        f"{peak[0] / 1024 / 1024:.2f} MB ({peak[0] / cap:.0%} of the cap); {kept:,} spans kept; "
+        f"failed {exporter.failed}"
+    )
+
+
+_WRITER = """
+import os, sys, time, obs
+db, rate, seconds, name = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+obs.configure(store=db, console=False, otlp=False, service_name=name)
+start = time.monotonic(); n = 0
+while time.monotonic() - start < seconds:
+    target = int((time.monotonic() - start) * rate)
+    while n < target:
+        with obs.span("work {n}", n=n):
+            pass
+        n += 1
+    time.sleep(0.005)
+ok = obs.force_flush()
+print(n, ok, flush=True)
+"""
+
+
+def load(procs: int, rate: int, seconds: float, db: Path | None = None) -> dict[str, Any]:
+    import tempfile
+
+    db = db or Path(tempfile.mkdtemp()) / "load.db"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(db), str(rate), str(seconds), f"w{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(procs)
+    ]
+    reads = 0
+    read_errors: list[str] = []
+    while any(w.poll() is None for w in writers):
+        for args in (
+            ("traces", "--db", str(db)),
+            ("query", "--db", str(db), "SELECT service_name, count(*) FROM spans GROUP BY 1"),
+        ):
+            result = subprocess.run([OBS, *args], capture_output=True, text=True)
+            reads += 1
+            if result.returncode != 0 and "no span store" not in result.stderr:
+                read_errors.append(result.stderr.strip())
+    produced: dict[str, int] = {}
+    problems: list[str] = []
+    for i, w in enumerate(writers):
+        out, err = w.communicate()
+        count, flushed = out.split()
+        produced[f"w{i}"] = int(count)
+        if flushed != "True" or w.returncode != 0 or "obs:" in err:
+            problems.append(f"w{i}: rc={w.returncode} flushed={flushed} {err.strip()[:300]}")
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    stored = dict(conn.execute("SELECT service_name, count(*) FROM spans GROUP BY 1").fetchall())
+    conn.close()
+    report = {
+        "produced": sum(produced.values()),
+        "stored": sum(stored.values()),
+        "missing": {k: v - stored.get(k, 0) for k, v in produced.items() if stored.get(k) != v},
+        "writer_problems": problems,
+        "reads": reads,
+        "read_errors": read_errors[:5],
+    }
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("build")
+    p.add_argument("--spans", type=int, default=2_000_000)
+    p.add_argument("--db", type=Path, required=True)
+    p = commands.add_parser("queries")
+    p.add_argument("--db", type=Path, required=True)
+    p = commands.add_parser("soak")
+    p.add_argument("--spans", type=int, default=200_000)
+    p.add_argument("--cap-mb", type=float, default=5.0)
+    p.add_argument("--batch", type=int, default=256, help="span pairs per export (x2 spans)")
+    p = commands.add_parser("load")
+    p.add_argument("--procs", type=int, default=8)
+    p.add_argument("--rate", type=int, default=1000)
+    p.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        build(args.db, args.spans)
+    elif args.command == "queries":
+        queries(args.db)
+    elif args.command == "soak":
+        soak(args.spans, args.cap_mb, args.batch)
+    else:
+        report = load(args.procs, args.rate, args.seconds)
+        for key, value in report.items():
+            print(f"{key}: {value}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OBS_CONSOLE", "false")
+    main()

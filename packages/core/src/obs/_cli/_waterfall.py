@@ -1,0 +1,126 @@
+"""``obs trace ID``: one trace as a waterfall with offsets, bars, durations and errors.
+
+The tree is walked with an explicit stack: a stored trace is data, and a deep (or cyclic)
+parent chain must not exhaust Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from obs._cli._output import cell, duration
+from obs._cli._session import CommandFailed, store_session
+from obs._store import StoredSpan, trace_spans
+from obs._terminal import safe_text
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    with store_session(args, "trace") as conn:
+        try:
+            spans = trace_spans(conn, args.trace_id)
+        except ValueError as exc:
+            raise CommandFailed(f"obs trace: {exc}") from None
+    if not spans:
+        raise CommandFailed(f"obs trace: no trace starting with {safe_text(args.trace_id)!r}")
+    print(render_waterfall(spans[0].trace_id, spans, colours=_colours(args)))
+    return 0
+
+
+def _colours(args: argparse.Namespace) -> bool:
+    if getattr(args, "no_colour", False) or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def _tree_order(spans: Sequence[StoredSpan]) -> list[tuple[StoredSpan, str]]:
+    """Spans in tree order, each with its tree-drawing prefix."""
+    ids = {s.span_id for s in spans}
+    children: dict[str | None, list[StoredSpan]] = {}
+    for s in spans:
+        parent = (
+            s.parent_span_id if s.parent_span_id in ids and s.parent_span_id != s.span_id else None
+        )
+        children.setdefault(parent, []).append(s)
+    ordered: list[tuple[StoredSpan, str]] = []
+    seen: set[str] = set()
+    # (parent, index into its children, prefix): the stack holds the path being drawn.
+    stack: list[tuple[str | None, int, str]] = [(None, 0, "")]
+    while stack:
+        parent, index, prefix = stack.pop()
+        kids = children.get(parent, [])
+        if index >= len(kids):
+            continue
+        stack.append((parent, index + 1, prefix))
+        s = kids[index]
+        if s.span_id in seen:  # a cycle in hostile data
+            continue
+        seen.add(s.span_id)
+        last = index == len(kids) - 1
+        top = parent is None
+        ordered.append((s, prefix + ("" if top else "└─ " if last else "├─ ")))
+        stack.append((s.span_id, 0, prefix + ("" if top else "   " if last else "│  ")))
+    # Spans only reachable through a cycle have no root: shown at the top level.
+    ordered.extend((s, "") for s in spans if s.span_id not in seen)
+    return ordered
+
+
+def render_waterfall(
+    trace_id: str, spans: Sequence[StoredSpan], *, colours: bool = False, width: int | None = None
+) -> str:
+    """The span tree of one trace, with offsets, bars and durations."""
+    ordered = _tree_order(spans)
+    t0 = min(s.start_ns for s in spans)
+    t1 = max(s.end_ns for s in spans)
+    total = max(t1 - t0, 1)
+    columns = width or shutil.get_terminal_size((120, 20)).columns
+    bar_width = max(10, min(40, columns - 80))
+    red, dim, reset = ("\x1b[31m", "\x1b[2m", "\x1b[0m") if colours else ("", "", "")
+    services = sorted({safe_text(s.service_name or "?") for s in spans})
+    errors = sum(1 for s in spans if s.status == "error")
+    header = (
+        f"trace {safe_text(trace_id)}  {len(spans)} spans  {duration(total)}  "
+        f"services: {', '.join(services)}"
+        + (f"  {red}{errors} error{'s' if errors != 1 else ''}{reset}" if errors else "")
+    )
+    name_width = min(60, max(len(p) + len(_label(s)) for s, p in ordered))
+    lines = [header]
+    for s, prefix in ordered:
+        offset = s.start_ns - t0
+        name = (prefix + _label(s))[:name_width].ljust(name_width)
+        start_col = min(bar_width - 1, max(0, int(offset / total * bar_width)))
+        length = max(1, int((s.end_ns - s.start_ns) / total * bar_width))
+        if s.is_log:
+            bar = " " * start_col + "·"
+        else:
+            bar = " " * start_col + "█" * min(length, bar_width - start_col)
+        bar = bar.ljust(bar_width)
+        took = "" if s.is_log else duration(s.end_ns - s.start_ns)
+        mark = ""
+        if s.status == "error":
+            detail = s.error_type or s.status_message or "error"
+            mark = f"  {red}✗ {cell(detail, 50)}{reset}"
+        lines.append(
+            f"{dim}{duration(offset):>9}{reset} {name} {dim}{bar}{reset} {took:>9}  "
+            f"{dim}{safe_text(s.service_name or '')}{reset}{mark}"
+        )
+    return "\n".join(lines)
+
+
+def _label(span: StoredSpan) -> str:
+    if span.is_log:
+        return safe_text(f"{(span.level or 'log').upper()} {span.message or span.name}")
+    name = safe_text(span.message or span.name)  # a templated span shows its rendered text
+    return name if span.kind == "internal" else f"{name} ({safe_text(span.kind)})"
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    trace: argparse.ArgumentParser = commands.add_parser("trace", help="one trace as a waterfall")
+    trace.add_argument("trace_id", help="the trace id, or its first digits")
+    trace.add_argument("--no-colour", action="store_true")
+    trace.set_defaults(run=run_trace)
+    return trace

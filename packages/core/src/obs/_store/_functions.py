@@ -1,0 +1,70 @@
+"""SQL helpers registered on every store connection, so the classic questions read well.
+
+``p50/p90/p95/p99(x)`` and ``percentile(x, p)`` aggregate; ``attr(attributes, 'key')`` reads
+one attribute; ``ago(seconds)`` is the ``start_ns`` of that long ago, so a time filter such as
+``start_ns > ago(3600)`` is answered from the ``start_ns`` index.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from typing import Any
+
+
+class _Percentile:
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.p: float | None = None
+
+    def step(self, value: float | None, p: float) -> None:
+        if value is not None:
+            self.values.append(float(value))
+        self.p = float(p)
+
+    def finalize(self) -> float | None:
+        return percentile(self.values, self.p if self.p is not None else 50.0)
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Linear interpolation between closest ranks (as numpy's default)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * max(0.0, min(100.0, p)) / 100.0
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _fixed(p: float) -> type:
+    class Fixed(_Percentile):
+        def step(self, value: float | None) -> None:  # type: ignore[override]
+            super().step(value, p)
+
+    return Fixed
+
+
+def _attr(attributes: str | None, key: str) -> Any:
+    if not attributes:
+        return None
+    try:
+        value = json.loads(attributes).get(key)
+    except (ValueError, AttributeError, RecursionError):  # stored rows are data, not trusted
+        return None
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def _ago(seconds: float | None) -> int | None:
+    if seconds is None:
+        return None
+    return time.time_ns() - int(float(seconds) * 1e9)
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    conn.create_aggregate("percentile", 2, _Percentile)  # type: ignore[arg-type]
+    for p in (50, 90, 95, 99):
+        conn.create_aggregate(f"p{p}", 1, _fixed(p))
+    conn.create_function("attr", 2, _attr, deterministic=True)
+    conn.create_function("ago", 1, _ago)
