@@ -71,7 +71,7 @@ def test_exception_messages_and_stacktraces_are_scrubbed(obs_capture):
     text = exported_text(obs_capture)
     assert "sk-proj-abcdefghijklmnopqrstuvwx" not in text
     span = obs_capture.one("call upstream")
-    assert "[scrubbed: api_key]" in span.status.description
+    assert "[scrubbed: api key]" in span.status.description  # labels name the rule
     assert "events.exception.exception.message" in span.attributes["obs.scrubbed"]
 
 

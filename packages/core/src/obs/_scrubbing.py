@@ -1,21 +1,29 @@
 """Scrubbing: secrets never reach an exporter.
 
 The scrubber runs inside obs's span pipeline (``_pipeline.py``) when a span ends, before any
-exporter or user processor sees it. It looks at attribute keys (a key that names a secret gets
-its value replaced) and at string values (bearer tokens, JWTs, well-known API key shapes,
-``password=...`` assignments and card numbers inside text are replaced; JSON-encoded strings
-are decoded and scrubbed key by key). What it replaced is listed in the ``obs.scrubbed``
-attribute, so a user can see why a value is missing.
+exporter or user processor sees it, and where values enter obs (``_attributes.py``: long and
+structured values are scrubbed before they are cut to size). It looks at:
 
-The clean path is the hot one: key verdicts are cached (attribute keys are few and repeat),
-and each string value costs one regular-expression search.
+- keys: an attribute or dict key that names a secret (``_scrub_keys.py``, rules in
+  ``_scrub_patterns.py``) gets its value replaced, whatever the value is;
+- text: secret shapes inside strings (``_scrub_text.py``: API keys, tokens, ``name=value``,
+  card numbers, URL credentials, PEM blocks...), in time linear in the text;
+- structure: JSON strings are decoded and walked key by key, without recursion
+  (``_scrub_walk.py``).
+
+What it replaced is listed in the ``obs.scrubbed`` attribute, so a user can see why a value is
+missing. The replacement names the pattern (``[scrubbed: api key]``), never the secret.
+
+The clean path is the hot one: key verdicts and short clean values are remembered in bounded
+caches (keys, routes and templates repeat), and a string that contains no trigger literal and
+few digits is judged clean after one lower-casing and a handful of substring searches.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,80 +31,42 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import Attributes, AttributeValue
 
-#: Patterns (case-insensitive, searched anywhere in a key) that mark a key as secret.
-DEFAULT_KEY_PATTERNS: tuple[str, ...] = (
-    r"passw(?:or)?d",
-    r"passphrase",
-    r"\bpwd\b",
-    r"secret",
-    r"auth(?!ors?\b|ority)",
-    r"credential",
-    r"api[._ -]?key",
-    r"access[._ -]?key",
-    r"private[._ -]?key",
-    r"token(?!s\b|s_|izer)",
-    r"\bjwt\b",
-    r"session",
-    r"cookie",
-    r"csrf",
-    r"xsrf",
-    r"\bssn\b",
-    r"social[._ -]?security",
-    r"credit[._ -]?card",
-    r"card[._ -]?number",
-    r"\bcvv\b",
-    r"\biban\b",
-)
+from obs._attributes import has_lone_surrogates, safe_text
+from obs._scrub_cache import BoundedCache
+from obs._scrub_keys import KeyNames
+from obs._scrub_patterns import KEY_RULES, PII_KINDS, REPLACEMENT
+from obs._scrub_text import TextScanner, is_card_number
+from obs._scrub_walk import TooLarge, dumps, scrub_structure
 
-# Secrets recognisable by their shape inside free text (log messages, exception messages,
-# URLs, headers that were captured under a harmless name).
-_VALUE_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("bearer", r"\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
-    ("jwt", r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}"),
-    ("api key", r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}"),
-    ("api key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    ("api key", r"\bgh[pousr]_[A-Za-z0-9]{30,}"),
-    ("api key", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
-    ("card number", r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])"),
-)
+__all__ = [
+    "DEFAULT_KEY_PATTERNS",
+    "IDENTIFIER_KEYS",
+    "PATH_KEYS",
+    "REPLACEMENT",
+    "ScrubCallback",
+    "ScrubMatch",
+    "Scrubber",
+    "ScrubbingOptions",
+    "declare_identifier_keys",
+    "iter_patterns",
+]
 
-REPLACEMENT = "[scrubbed: {}]"
+#: The key rules (regexes over the normalised key, see ``_scrub_keys.normalise``).
+DEFAULT_KEY_PATTERNS: tuple[str, ...] = tuple(rule for _, rule in KEY_RULES)
 
-# Cheap pre-checks, so the full search runs only on the few strings that might hold a secret:
-# every value pattern and every default key pattern contains one of these (lower-cased), and a
-# card number needs a run of digits.
-_TRIGGERS: tuple[str, ...] = (
-    "pass",
-    "pwd",
-    "secret",
-    "auth",
-    "credential",
-    "key",
-    "token",
-    "jwt",
-    "session",
-    "cookie",
-    "csrf",
-    "xsrf",
-    "ssn",
-    "social",
-    "card",
-    "cvv",
-    "iban",
-    "bearer",
-    "basic",
-    "eyj",
-    "sk-",
-    "pk-",
-    "rk-",
-    "akia",
-    "asia",
-    "gh",
-    "xox",
-)
-_DIGIT_RUN = re.compile(r"\d[\d -]{11,}\d")
 #: Strings up to this length have their "clean" verdict cached (routes, names, templates repeat).
 _CACHE_MAX_LENGTH = 256
+#: JSON strings longer than this are scanned as text, not decoded.
+_MAX_JSON = 1_000_000
+#: JSON inside a JSON string inside ... is decoded this many levels deep, then read as text.
+_MAX_JSON_NESTING = 2
+#: Attributes holding a URL path, whose token-like segments are scrubbed (see README).
+PATH_KEYS = frozenset({"url.path", "url.full", "http.target"})
+# A path segment that reads as a token: 24+ URL-safe characters (checked further in
+# ``_token_like``). Searched only in ``PATH_KEYS`` values.
+_PATH_SEGMENT = re.compile(r"(?<=/)[A-Za-z0-9_\-.~=+%]{24,2048}(?=[/?#;]|\Z)")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_CARD_MIN = 10**12
 
 
 def declare_identifier_keys(*keys: str) -> None:
@@ -170,65 +140,98 @@ ScrubCallback = Callable[[ScrubMatch], Any]
 
 @dataclass(frozen=True)
 class ScrubbingOptions:
-    """How obs scrubs; pass to ``obs.configure(scrubbing=...)`` (``False`` turns it off)."""
+    """How obs scrubs; pass to ``obs.configure(scrubbing=...)`` (``False`` turns it off).
+
+    ``extra_patterns`` are KEY patterns (regexes searched, case-insensitively, in attribute
+    keys, dict keys and the ``name`` of ``name=value`` inside text). ``value_patterns`` are
+    VALUE patterns: ``{label: regex}``, searched in every string value, each match replaced by
+    ``[scrubbed: <label>]`` (their cost is the regex's: keep them free of nested repeats).
+    ``pii`` switches on the built-in value patterns for personal data: ``"email"``,
+    ``"phone"``. ``path_tokens`` scrubs token-like segments of URL paths (on by default).
+    """
 
     extra_patterns: Sequence[str] = ()
     callback: ScrubCallback | None = None
     #: Attribute keys never scrubbed by name (their values are still searched).
     safe_keys: Sequence[str] = field(default_factory=tuple)
+    value_patterns: Mapping[str, str] = field(default_factory=dict)
+    pii: Sequence[str] = ()
+    path_tokens: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.extra_patterns, str) or isinstance(self.pii, str):
+            raise TypeError("extra_patterns and pii take a sequence of strings, not a string")
+        unknown = set(self.pii) - set(PII_KINDS)
+        if unknown:
+            raise ValueError(f"unknown pii kinds {sorted(unknown)}; known: {list(PII_KINDS)}")
+        for label, regex in dict(self.value_patterns).items():
+            re.compile(regex)  # fail at configure, not at the first span
+            if not label:
+                raise ValueError("value_patterns need a non-empty label")
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
+def _plain(text: str) -> str:
+    """An exact ``str`` (a subclass may override ``lower``, ``__eq__``, ``__hash__``...)."""
+    return text if type(text) is str else str.__str__(text)
+
+
+def _token_like(segment: str) -> bool:
+    """A path segment that reads as a credential, not as an id or a word.
+
+    24+ characters with letters and digits, not a UUID, and varied: at least 12 distinct
+    characters (a hex digest passes, ``aaaaaaaa...`` or ``2024-01-01-report`` do not).
+    """
+    if _UUID.fullmatch(segment):
+        return False
+    has_digit = has_alpha = False
+    for c in segment:
+        if c.isdigit():
+            has_digit = True
+        elif c.isalpha():
+            has_alpha = True
+    return has_digit and has_alpha and len(set(segment)) >= 12
+
+
+class _Nested:
+    """The scrubber as seen from inside a decoded JSON value (one level deeper)."""
+
+    def __init__(self, scrubber: Scrubber, depth: int) -> None:
+        self._scrubber = scrubber
+        self._depth = depth
+
+    def key_label(self, key: str) -> str | None:
+        return self._scrubber.key_pattern(key)
+
+    def scrub_text(self, path: str, text: str, found: list[str]) -> str:
+        return self._scrubber._scrub_text(path, text, found, self._depth)
+
+    def scrub_int(self, path: str, value: int, found: list[str]) -> Any:
+        return self._scrubber.scrub_int(path, value, found)
+
+    def decide(self, path: str, value: Any, pattern: str) -> Any:
+        return self._scrubber._decide(path, value, pattern)
 
 
 class Scrubber:
     def __init__(self, options: ScrubbingOptions | None = None) -> None:
         options = options or ScrubbingOptions()
-        key_patterns = (*DEFAULT_KEY_PATTERNS, *options.extra_patterns)
-        self._key_re = re.compile("|".join(f"(?:{p})" for p in key_patterns), re.IGNORECASE)
-        # An assignment inside text whose name is secret: "password=hunter2", "token: abc".
-        names = "|".join(f"(?:{p})" for p in key_patterns)
-        assignment = (
-            rf"(?P<name>(?:{names})[\w.-]*)"
-            r"(?P<sep>[\"']?\s*[:=]\s*[\"']?)"
-            r"(?P<secret>(?:(?:bearer|basic|token)\s+)?[^\s&\"',;}]+)"
-        )
-        shapes = "|".join(f"(?P<v{i}>{p})" for i, (_, p) in enumerate(_VALUE_PATTERNS))
-        self._value_re = re.compile(f"{assignment}|{shapes}", re.IGNORECASE)
-        self._value_names = [name for name, _ in _VALUE_PATTERNS]
         self._callback = options.callback
         self._safe = _SAFE_KEYS | frozenset(options.safe_keys)
         # The shared set, not a copy: integrations may declare theirs after configure.
         self._identifiers = IDENTIFIER_KEYS
-        self._key_cache: dict[str, str | None] = {}
-        self._clean: dict[str, bool] = {}
-        # User patterns are arbitrary regexes: no literal pre-check can stand for them.
-        self._triggers: tuple[str, ...] | None = None if options.extra_patterns else _TRIGGERS
+        self._names = KeyNames(options.extra_patterns, _Exempt(self._safe, self._identifiers))
+        self._key_cache = self._names.cache
+        self._text_names = KeyNames(options.extra_patterns, ())
+        value_patterns = [(label, re.compile(rx)) for label, rx in options.value_patterns.items()]
+        self._scanner = TextScanner(self._text_names, tuple(options.pii), value_patterns)
+        self._clean: BoundedCache[str, bool] = BoundedCache(10_000)
+        self._path_tokens = options.path_tokens
+        self._nested = [_Nested(self, depth) for depth in range(1, _MAX_JSON_NESTING + 2)]
 
     # -- keys ---------------------------------------------------------------------------
     def key_pattern(self, key: str) -> str | None:
-        """The secret pattern a key matches, or None. Cached: keys repeat."""
-        try:
-            return self._key_cache[key]
-        except KeyError:
-            pass
-        verdict = None
-        if key not in self._safe and key not in self._identifiers:
-            m = self._key_re.search(key)
-            verdict = m.group(0).lower() if m else None
-        if len(self._key_cache) > 10_000:  # unbounded keys (a misuse) must not grow memory
-            self._key_cache.clear()
-        self._key_cache[key] = verdict
-        return verdict
+        """The label of the secret an attribute key names (``"password"``), or None. Cached."""
+        return self._names.label(_plain(key))
 
     # -- values -------------------------------------------------------------------------
     def _decide(self, path: str, value: Any, pattern: str) -> Any:
@@ -242,97 +245,134 @@ class Scrubber:
                 return kept
         return REPLACEMENT.format(pattern)
 
+    def _decide_text(self, path: str, secret: str, pattern: str) -> str:
+        kept = self._decide(path, secret, pattern)
+        return kept if isinstance(kept, str) else str(kept)
+
     def scrub_text(self, path: str, text: str, found: list[str]) -> str:
-        """Replace secrets inside a string; JSON strings are scrubbed structurally."""
-        stripped = text[:1]
-        if stripped in ("{", "[") and len(text) < 1_000_000:
-            try:
-                decoded = json.loads(text)
-            except ValueError:
-                decoded = None
-            if isinstance(decoded, (dict, list)):
-                before = len(found)
-                cleaned = self._scrub_json(path, decoded, found)
-                if len(found) == before:
-                    self._remember_clean(text)
-                    return text
-                return json.dumps(cleaned, ensure_ascii=False)
-        if not self._may_hold_secret(text):
-            return text
-        before = len(found)
-        result = self._value_re.sub(lambda m: self._replace(path, m, found), text)
-        if len(found) == before:
-            # A look-alike (digits that fail the card check, "token" without a value): clean,
-            # and remembered so the next span with the same name or value skips the search.
-            self._remember_clean(text)
-        return result
+        """Replace secrets inside a string; JSON strings are scrubbed structurally.
 
-    def _remember_clean(self, text: str) -> None:
-        if len(text) <= _CACHE_MAX_LENGTH:
-            if len(self._clean) > 10_000:
-                self._clean.clear()
-            self._clean[text] = True
+        Lone surrogates are replaced (U+FFFD), so every exporter can encode the result.
+        """
+        return self._scrub_text(path, text, found, 0)
 
-    def _may_hold_secret(self, text: str) -> bool:
+    def _scrub_text(self, path: str, text: str, found: list[str], json_depth: int) -> str:
+        text = _plain(text)
         short = len(text) <= _CACHE_MAX_LENGTH
         if short and text in self._clean:
-            return False
-        triggers = self._triggers
-        if triggers is None:
-            suspect = self._value_re.search(text) is not None
-        else:
-            lowered = text.lower()
-            suspect = any(t in lowered for t in triggers) or _DIGIT_RUN.search(text) is not None
-            if suspect:
-                suspect = self._value_re.search(text) is not None
-        if not suspect:
-            self._remember_clean(text)
-        return suspect
-
-    def _replace(self, path: str, m: re.Match[str], found: list[str]) -> str:
-        secret = m.group("secret")
-        if secret is not None:
-            pattern = self._key_re.search(m.group("name"))
-            label = pattern.group(0).lower() if pattern else "secret"
-            replacement = self._decide(path, secret, label)
-            if replacement == secret:
-                return m.group(0)
-            found.append(path)
-            return f"{m.group('name')}{m.group('sep')}{replacement}"
-        index = int(m.lastgroup[1:]) if m.lastgroup else 0
-        label = self._value_names[index]
-        text = m.group(0)
-        if label == "card number" and not _luhn_ok(re.sub(r"\D", "", text)):
             return text
-        replacement = self._decide(path, text, label)
-        if replacement == text:
+        if not text.isascii() and has_lone_surrogates(text):
+            text = safe_text(text)
+        first = text[:1]
+        if first in ("{", "[") and len(text) <= _MAX_JSON and json_depth <= _MAX_JSON_NESTING:
+            structured = self._scrub_json(path, text, found, json_depth)
+            if structured is not None:
+                return structured
+        if not self._scanner.suspect(text):
+            if short:
+                self._clean.remember(text, True)
             return text
-        found.append(path)
-        return str(replacement)
+        before = len(found)
+        result = self._scanner.scrub(path, text, found, self._decide_text)
+        if len(found) == before and short:
+            # A look-alike (digits that fail the card check, "token" without a value): clean,
+            # and remembered so the next span with the same name or value skips the search.
+            self._clean.remember(text, True)
+        return result
 
-    def _scrub_json(self, path: str, value: Any, found: list[str]) -> Any:
-        if isinstance(value, dict):
-            out: dict[str, Any] = {}
-            for k, v in value.items():
-                sub = f"{path}.{k}"
-                pattern = self.key_pattern(str(k)) if v not in (None, "", {}, []) else None
-                if pattern is not None:
-                    # Whatever sits under a secret name goes, containers included:
-                    # {"credentials": {"user": ..., "value": ...}} leaks nothing.
-                    replacement = self._decide(sub, v, pattern)
-                    if replacement is not v:
-                        found.append(sub)
-                    out[k] = replacement
-                else:
-                    out[k] = self._scrub_json(sub, v, found)
-            return out
-        if isinstance(value, list):
-            return [self._scrub_json(f"{path}[{i}]", v, found) for i, v in enumerate(value)]
-        if isinstance(value, str):
-            return self.scrub_text(path, value, found)
+    def _scrub_json(self, path: str, text: str, found: list[str], depth: int) -> str | None:
+        """``text`` scrubbed as the JSON value it encodes, or None when it is not JSON."""
+        try:
+            decoded = json.loads(text)
+        except (ValueError, RecursionError):
+            # Not JSON, or nested deeper than the interpreter's recursion limit: read as text.
+            return None
+        if not isinstance(decoded, (dict, list)):
+            return None
+        before = len(found)
+        try:
+            cleaned = scrub_structure(self._nested[depth], path, decoded, found)
+        except TooLarge:
+            del found[before:]
+            return None
+        if len(found) == before:
+            if len(text) <= _CACHE_MAX_LENGTH:
+                self._clean.remember(text, True)
+            return text
+        return dumps(cleaned)
+
+    def scrub_int(self, path: str, value: int, found: list[str]) -> Any:
+        """A card number held as an integer is replaced; any other number is kept."""
+        if value >= _CARD_MIN and is_card_number(str(value)):
+            replacement = self._decide(path, value, "card number")
+            if replacement is not value:
+                found.append(path)
+                return replacement
         return value
 
+    def scrub_value(self, path: str, value: Any, found: list[str]) -> Any:
+        """A scrubbed copy of any nested Python or JSON value (dicts, lists, tuples, str).
+
+        Walked without recursion; past ``_scrub_walk.MAX_NODES`` nodes the whole value is
+        replaced by a marker (it cannot be checked, so it is not kept).
+        """
+        try:
+            return scrub_structure(self._nested[0], path, value, found)
+        except TooLarge:
+            found.append(path)
+            return REPLACEMENT.format("too large to check")
+
+    def scrub_path(self, path: str, text: str, found: list[str]) -> str:
+        """Token-like segments of a URL path replaced (``/reset/<token>``)."""
+        if not self._path_tokens or len(text) < 25:
+            return text
+        pieces: list[str] = []
+        done = 0
+        for m in _PATH_SEGMENT.finditer(text):
+            segment = m.group(0)
+            if not _token_like(segment):
+                continue
+            replacement = self._decide_text(path, segment, "path token")
+            if replacement == segment:
+                continue
+            found.append(path)
+            pieces.append(text[done : m.start()])
+            pieces.append(replacement)
+            done = m.end()
+        if not pieces:
+            return text
+        pieces.append(text[done:])
+        return "".join(pieces)
+
+    def _path_clean(self, text: str) -> bool:
+        if not self._path_tokens or len(text) < 25:
+            return True
+        return not any(_token_like(m.group(0)) for m in _PATH_SEGMENT.finditer(text))
+
+    def _may_hold_secret(self, text: str) -> bool:
+        if len(text) <= _CACHE_MAX_LENGTH and text in self._clean:
+            return False
+        if not text.isascii() and has_lone_surrogates(text):
+            return True
+        if text[:1] in ("{", "["):
+            return True  # decided by decoding; scrub_text remembers a clean verdict
+        if self._scanner.suspect(text):
+            return True
+        if len(text) <= _CACHE_MAX_LENGTH:
+            self._clean.remember(text, True)
+        return False
+
     # -- attributes and spans -------------------------------------------------------------
+    def _scrub_item(self, key: str, path: str, value: Any, found: list[str]) -> Any:
+        if isinstance(value, str):
+            new = self.scrub_text(path, value, found)
+            if key in PATH_KEYS:
+                new = self.scrub_path(path, new, found)
+            return new
+        if type(value) is int:
+            return self.scrub_int(path, value, found)
+        return value
+
     def scrub_attributes(
         self, prefix: str, attributes: Attributes, found: list[str]
     ) -> dict[str, AttributeValue] | None:
@@ -341,35 +381,46 @@ class Scrubber:
             return None
         changed: dict[str, AttributeValue] | None = None
         for key, value in attributes.items():
-            new = value
+            new: Any = value
             pattern = self.key_pattern(key)
             path = prefix + key
             if pattern is not None:
-                if value not in ("", None):
+                if value not in ("", None, ()) and not _is_marker(value):
                     new = self._decide(path, value, pattern)
                     if new is not value:
                         found.append(path)
                         new = new if isinstance(new, (str, bool, int, float)) else str(new)
             elif key in self._identifiers:
                 pass
-            elif type(value) is str:
-                new = self.scrub_text(path, value, found)
-            elif isinstance(value, tuple) and value and type(value[0]) is str:
-                new = tuple(self.scrub_text(path, v, found) for v in value)
-                if new == value:
-                    new = value
+            elif isinstance(value, (tuple, list)):
+                items = tuple(self._scrub_item(key, path, v, found) for v in value)
+                if any(a is not b for a, b in zip(items, value, strict=True)):
+                    new = _homogeneous(items)
+            else:
+                new = self._scrub_item(key, path, value, found)
             if new is not value:
                 if changed is None:
                     changed = dict(attributes)
-                changed[key] = new
+                changed[_plain(key)] = new
         return changed
+
+    def _value_clean(self, key: str, value: Any) -> bool:
+        if type(value) is str:
+            if value in self._clean:
+                return key not in PATH_KEYS or self._path_clean(value)
+            return not self._may_hold_secret(value) and (
+                key not in PATH_KEYS or self._path_clean(value)
+            )
+        if type(value) is int:
+            return value < _CARD_MIN or not is_card_number(str(value))
+        # str subclasses are read as plain strings by the slow path
+        return not isinstance(value, str)
 
     def _attributes_clean(self, attributes: Attributes) -> bool:
         """The hot path: two dictionary look-ups per attribute for the usual, clean span."""
         if not attributes:
             return True
         keys = self._key_cache
-        clean = self._clean
         identifiers = self._identifiers
         for key, value in attributes.items():
             verdict = keys.get(key, _UNSEEN)
@@ -379,13 +430,12 @@ class Scrubber:
                 return False
             if key in identifiers:
                 continue
-            if type(value) is str:
-                if value not in clean and self._may_hold_secret(value):
-                    return False
-            elif type(value) is tuple:
+            if type(value) is tuple:
                 for item in value:
-                    if type(item) is str and item not in clean and self._may_hold_secret(item):
+                    if not self._value_clean(key, item):
                         return False
+            elif not self._value_clean(key, value):
+                return False
         return True
 
     def scrub_span(self, span: ReadableSpan) -> ReadableSpan:
@@ -403,6 +453,7 @@ class Scrubber:
             not raw_events
             and not raw_links
             and not span.status.description
+            and type(span.name) is str
             and (span.name in self._clean or not self._may_hold_secret(span.name))
             and self._attributes_clean(raw_attributes)
         ):
@@ -417,14 +468,15 @@ class Scrubber:
             if description is not status.description:
                 status = Status(status.status_code, description)
         name = self.scrub_text("name", span.name, found)
-        if not found:
+        if not found and name is span.name:
             return span
         merged = dict(attributes if attributes is not None else span.attributes or {})
-        previous = merged.get("obs.scrubbed")
-        paths = tuple(dict.fromkeys(found))
-        if isinstance(previous, tuple):
-            paths = tuple(dict.fromkeys((*previous, *paths)))
-        merged["obs.scrubbed"] = paths
+        if found:
+            previous = merged.get("obs.scrubbed")
+            paths = tuple(dict.fromkeys(found))
+            if isinstance(previous, tuple):
+                paths = tuple(dict.fromkeys((*previous, *paths)))
+            merged["obs.scrubbed"] = paths
         return ReadableSpan(
             name=name,
             context=span.context,
@@ -445,11 +497,17 @@ class Scrubber:
             return None
         out: list[Event] | None = None
         for i, event in enumerate(events):
-            attributes = self.scrub_attributes(f"events.{event.name}.", event.attributes, found)
-            if attributes is not None:
+            name = self.scrub_text("events.name", event.name, found)
+            prefix = f"events.{name}."
+            attributes = self.scrub_attributes(prefix, event.attributes, found)
+            if attributes is not None or name is not event.name:
                 if out is None:
                     out = list(events)
-                out[i] = Event(event.name, attributes, event.timestamp)
+                out[i] = Event(
+                    name,
+                    attributes if attributes is not None else event.attributes,
+                    event.timestamp,
+                )
         return out
 
     def _scrub_links(self, links: Sequence[Link], found: list[str]) -> list[Link] | None:
@@ -463,6 +521,32 @@ class Scrubber:
                     out = list(links)
                 out[i] = Link(link.context, attributes)
         return out
+
+
+class _Exempt:
+    """Keys never scrubbed by name: obs's own and the identifiers (a live view of both)."""
+
+    __slots__ = ("_identifiers", "_safe")
+
+    def __init__(self, safe: frozenset[str], identifiers: set[str]) -> None:
+        self._safe = safe
+        self._identifiers = identifiers
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._safe or key in self._identifiers
+
+
+def _is_marker(value: object) -> bool:
+    """Already replaced (a value scrubbed where it entered obs is checked again at the end)."""
+    return isinstance(value, str) and value.startswith("[scrubbed: ") and value.endswith("]")
+
+
+def _homogeneous(items: tuple[Any, ...]) -> AttributeValue:
+    """OpenTelemetry sequences hold one type: a scrubbed int in a tuple of ints makes all str."""
+    kinds = {type(v) for v in items}
+    if len(kinds) <= 1:
+        return items
+    return tuple(str(v) for v in items)
 
 
 def iter_patterns() -> Iterable[str]:

@@ -1,0 +1,383 @@
+"""Finding secrets inside one string, in time linear in its length.
+
+How (and why it cannot be made slow by its input):
+
+1. The clean verdict: the text is lower-cased once and searched for each trigger literal
+   (``str.__contains__``, a C loop); digits are counted by deleting them (``str.translate``).
+   No trigger and fewer than 13 digits: clean, nothing else runs.
+2. Candidates: every occurrence of each trigger present (``str.find`` loops) plus, on text with
+   13+ digits, the card-number regex's matches; sorted by position.
+3. Each candidate is tried once, in order, by the handler of its trigger: an anchored match of
+   a bounded regex inside a bounded window (``Pattern.match(text, pos, endpos)``). A match
+   replaces its region and the scan resumes after it, so no region is scanned for the same
+   kind of secret twice; a failed ``name=value`` attempt skips the whole word it looked at.
+
+The cost is then O(n) for the passes in 1 and 2, plus O(window) per candidate with candidates
+at least one trigger apart and windows that stop at the first character outside their class.
+``benchmarks/bench_scrubbing.py`` measures it on adversarial input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from obs._scrub_keys import KeyNames
+from obs._scrub_patterns import (
+    CARD_PATTERN,
+    CARD_PREFIXES,
+    EMAIL_DOMAIN,
+    EMAIL_LOCAL_CHARS,
+    KEY_TRIGGERS,
+    PHONE_PATTERN,
+    SHAPES,
+    Shape,
+)
+
+#: ``decide(path, secret, label)``: the text to put in place of ``secret`` (the callback may
+#: keep the secret itself, which the scanner then leaves untouched).
+Decide = Callable[[str, str, str], str]
+
+_DIGITS = str.maketrans("", "", "0123456789")
+_ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
+_CARD = re.compile(CARD_PATTERN)
+_PHONE = re.compile(PHONE_PATTERN)
+_EMAIL_DOMAIN = re.compile(EMAIL_DOMAIN)
+_MARKER_START = "[scrubbed"
+
+# name=value inside text: the name is the run of these characters around a key trigger.
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-[]$")
+_NAME_TAIL = re.compile(r"[\w.\-\[\]$]*")
+_NAME_BACK_LIMIT = 64
+_NAME_LIMIT = 128
+# The separator: "password=", "password: ", '"password": ', "user[password]=", "token := ".
+_SEPARATOR = re.compile(r"[\"'\]]{0,2}[ \t]{0,4}(?:=>|:=|[:=])[ \t]{0,4}")
+# A value up to its delimiter. Words after the first are part of it ("password=correct horse
+# battery") unless one looks like the next assignment ("... user=bob"). Bounded: 1024
+# characters for the first word, 16 more words of at most 256.
+_BARE_VALUE = re.compile(
+    r"[^\s&;,\"'<>{}()\[\]]{1,1024}"
+    r"(?:[ \t]{1,8}[^\s&;,\"'<>{}()\[\]=:]{1,256}(?=[\s&;,\"'<>{}()\[\]]|\Z)){0,16}"
+)
+_QUOTED_VALUE = {
+    '"': re.compile(r'"((?:[^"\\\n]|\\.){0,4096})"?'),
+    "'": re.compile(r"'((?:[^'\\\n]|\\.){0,4096})'?"),
+}
+_VALUE_WINDOW = 8192
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_\-+/=~]*")
+# The end of a PEM block, searched once per text from where the last search left off.
+_PEM_END = re.compile(r"-----end[ a-z0-9]{0,40}private key(?: block)?-----")
+_PEM_BODY = re.compile(r"[A-Za-z0-9+/=\s\\:,\-]{0,32768}")
+
+#: A handler tries one candidate: (start, end, label) of a secret, or None.
+Found = tuple[int, int, str]
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def is_card_number(digits: str) -> bool:
+    """13-19 digits of a card network's prefix and length that pass the Luhn check."""
+    n = len(digits)
+    if not 13 <= n <= 19:
+        return False
+    for prefix, lengths in CARD_PREFIXES:
+        if digits.startswith(prefix) and n in lengths:
+            return luhn_ok(digits)
+    return False
+
+
+def _credential_like(secret: str) -> bool:
+    """After ``Basic``: base64 credentials, not an English word ("basic understanding")."""
+    return (
+        any(c.isdigit() or c in "+/=" for c in secret)
+        or (any(c.isupper() for c in secret) and any(c.islower() for c in secret))
+        or len(secret) >= 24
+    )
+
+
+@dataclass
+class _Compiled:
+    shape: Shape
+    regex: re.Pattern[str]
+
+
+class _Scan:
+    """The state of one scan: where each kind of candidate may next start."""
+
+    __slots__ = ("assign_from", "pem_end", "shape_from")
+
+    def __init__(self) -> None:
+        self.assign_from = 0
+        self.pem_end = -2  # -2: not searched yet; -1: none after the last search
+        self.shape_from: dict[int, int] = {}
+
+
+class TextScanner:
+    """Finds and replaces secrets in one string (see the module docstring for how)."""
+
+    def __init__(
+        self,
+        keys: KeyNames,
+        pii: Sequence[str] = (),
+        value_patterns: Sequence[tuple[str, re.Pattern[str]]] = (),
+    ) -> None:
+        self._keys = keys
+        self._shapes = [
+            _Compiled(s, re.compile(s.pattern, 0 if s.case_sensitive else re.IGNORECASE))
+            for s in SHAPES
+        ]
+        # trigger -> the handlers it starts: a shape index, or -1 for name=value.
+        table: dict[str, list[int]] = {}
+        for index, compiled in enumerate(self._shapes):
+            for trigger in compiled.shape.triggers:
+                table.setdefault(trigger, []).append(index)
+        for trigger in KEY_TRIGGERS:
+            table.setdefault(trigger, []).append(-1)
+        if keys.has_extra:
+            # User key patterns are arbitrary regexes: every separator may end such a name.
+            for trigger in ("=", ":"):
+                table.setdefault(trigger, []).append(-2)
+        self._email = "email" in pii
+        if self._email:
+            table.setdefault("@", []).append(-3)
+        self._phone = "phone" in pii
+        self._table = table
+        self._triggers = tuple(table)
+        self._value_patterns = tuple(value_patterns)
+
+    # -- the clean verdict ---------------------------------------------------------------
+    @staticmethod
+    def lowered(text: str) -> str:
+        lowered = text.lower()
+        if len(lowered) != len(text):  # "İ".lower() is two characters: keep positions
+            lowered = text.translate(_ASCII_LOWER)
+        return lowered
+
+    def present(self, lowered: str) -> list[str]:
+        return [t for t in self._triggers if t in lowered]
+
+    @staticmethod
+    def digit_count(text: str) -> int:
+        return len(text) - len(text.translate(_DIGITS))
+
+    def suspect(self, text: str) -> bool:
+        """Could ``text`` hold a secret? False is final; True means scan it."""
+        lowered = self.lowered(text)
+        for trigger in self._triggers:
+            if trigger in lowered:
+                return True
+        digits = self.digit_count(text)
+        if digits >= 13 or (self._phone and digits >= 8):
+            return True
+        return any(regex.search(text) for _, regex in self._value_patterns)
+
+    # -- the scan ------------------------------------------------------------------------
+    def scrub(self, path: str, text: str, found: list[str], decide: Decide) -> str:
+        """``text`` with every secret replaced; ``path`` is appended to ``found`` per secret."""
+        lowered = self.lowered(text)
+        candidates: list[tuple[int, int]] = []  # (position, handler)
+        for trigger in self.present(lowered):
+            handlers = self._table[trigger]
+            find = lowered.find
+            step = len(trigger)
+            pos = find(trigger)
+            while pos >= 0:
+                for handler in handlers:
+                    candidates.append((pos, handler))
+                pos = find(trigger, pos + step)
+        digits = self.digit_count(text)
+        if digits >= 13:
+            candidates.extend((m.start(), -4) for m in _CARD.finditer(text))
+        if self._phone and digits >= 8:
+            candidates.extend((m.start(), -5) for m in _PHONE.finditer(text))
+        pieces: list[str] = []
+        done = 0  # text[:done] is decided
+        if candidates:
+            candidates.sort()  # per-trigger runs are sorted already: near-linear
+            state = _Scan()
+            for pos, handler in candidates:
+                if pos < done:
+                    continue
+                hit = self._try(handler, text, lowered, pos, done, state)
+                if hit is None:
+                    continue
+                start, end, label = hit
+                secret = text[start:end]
+                replacement = decide(path, secret, label)
+                if replacement == secret:
+                    continue
+                found.append(path)
+                pieces.append(text[done:start])
+                pieces.append(replacement)
+                done = end
+        if pieces:
+            pieces.append(text[done:])
+            text = "".join(pieces)
+        for label, regex in self._value_patterns:
+            text = self._user_pattern(path, text, label, regex, found, decide)
+        return text
+
+    @staticmethod
+    def _user_pattern(
+        path: str, text: str, label: str, regex: re.Pattern[str], found: list[str], decide: Decide
+    ) -> str:
+        def replace(m: re.Match[str]) -> str:
+            secret = m.group(0)
+            if not secret or secret.startswith(_MARKER_START):
+                return secret
+            replacement = decide(path, secret, label)
+            if replacement != secret:
+                found.append(path)
+            return replacement
+
+        return regex.sub(replace, text)
+
+    def _try(
+        self, handler: int, text: str, lowered: str, pos: int, done: int, state: _Scan
+    ) -> Found | None:
+        if handler >= 0:
+            return self._shape(handler, text, lowered, pos, state)
+        if handler == -1:
+            return self._assignment(text, pos, state)
+        if handler == -2:
+            return self._after_separator(text, pos, done, state)
+        if handler == -3:
+            return self._email_at(text, pos, done)
+        if handler == -4:
+            return self._card(text, pos)
+        return self._phone_at(text, pos)
+
+    def _shape(self, index: int, text: str, lowered: str, pos: int, state: _Scan) -> Found | None:
+        if pos < state.shape_from.get(index, 0):
+            return None
+        compiled = self._shapes[index]
+        shape = compiled.shape
+        if shape.word_start and pos > 0:
+            before = text[pos - 1]
+            if before.isalnum() or before == "_":
+                return None
+        m = compiled.regex.match(text, pos, min(len(text), pos + shape.window))
+        if m is None:
+            return None
+        if shape.check == "pem":
+            return self._pem(text, lowered, m.end(), pos, shape.label, state)
+        start, end = m.span("secret") if "secret" in compiled.regex.groupindex else m.span()
+        basic = shape.check == "credential" and lowered.startswith("basic", pos)
+        if basic and not _credential_like(text[start:end]):
+            return None
+        if end == m.end() and shape.label != "url credentials":
+            # A token longer than the shape's bound goes whole: no tail is left behind.
+            run = _TOKEN_RUN.match(text, end)
+            end = run.end() if run is not None else end
+        state.shape_from[index] = end
+        return start, end, shape.label
+
+    @staticmethod
+    def _pem(text: str, lowered: str, body: int, pos: int, label: str, state: _Scan) -> Found:
+        # One search for the END line serves every BEGIN before it (amortised linear).
+        if state.pem_end == -2 or (0 <= state.pem_end < body):
+            m = _PEM_END.search(lowered, body)
+            state.pem_end = m.end() if m is not None else -1
+        if state.pem_end >= body:
+            return pos, state.pem_end, label
+        # No END (a cut-off block): everything that reads as a key body goes.
+        m_body = _PEM_BODY.match(text, body)
+        return pos, m_body.end() if m_body is not None else body, label
+
+    def _assignment(self, text: str, pos: int, state: _Scan) -> Found | None:
+        """``name<sep>value`` around a key trigger at ``pos``; the name decides."""
+        if pos < state.assign_from:
+            return None
+        start = pos
+        lower_bound = max(0, pos - _NAME_BACK_LIMIT)
+        while start > lower_bound and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        return self._name_value(text, start, pos, state)
+
+    def _after_separator(self, text: str, pos: int, done: int, state: _Scan) -> Found | None:
+        """A separator for user key patterns: read the name that ends before it."""
+        end = pos
+        while end > max(done, pos - 6) and text[end - 1] in "\"' \t]":
+            end -= 1
+        start = end
+        lower_bound = max(done, end - _NAME_BACK_LIMIT)
+        while start > lower_bound and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        if start == end or start < state.assign_from:
+            return None
+        return self._name_value(text, start, start, state)
+
+    def _name_value(self, text: str, start: int, pos: int, state: _Scan) -> Found | None:
+        tail = _NAME_TAIL.match(text, pos, pos + _NAME_LIMIT + 1)
+        end = tail.end() if tail is not None else pos
+        if end - start > _NAME_LIMIT or (start > 0 and text[start - 1] in _NAME_CHARS):
+            # Not a name but a long run ("tokentokentoken..."): skip all of it at once.
+            run = _NAME_TAIL.match(text, end)
+            state.assign_from = run.end() if run is not None else end
+            return None
+        state.assign_from = end
+        separator = _SEPARATOR.match(text, end, end + 16)
+        if separator is None:
+            return None
+        label = self._keys.label(text[start:end])
+        if label is None:
+            return None
+        value = separator.end()
+        if value >= len(text) or text.startswith(_MARKER_START, value):
+            return None
+        quote = text[value]
+        if quote in _QUOTED_VALUE:
+            quoted = _QUOTED_VALUE[quote].match(text, value, value + _VALUE_WINDOW)
+            if quoted is None or quoted.end(1) == quoted.start(1):
+                return None
+            state.assign_from = quoted.end()
+            return quoted.start(1), quoted.end(1), label
+        bare = _BARE_VALUE.match(text, value, value + _VALUE_WINDOW)
+        if bare is None:
+            return None
+        state.assign_from = bare.end()
+        return value, bare.end(), label
+
+    @staticmethod
+    def _card(text: str, pos: int) -> Found | None:
+        m = _CARD.match(text, pos)
+        if m is None:
+            return None
+        digits = m.group(0).replace(" ", "").replace("-", "")
+        if not is_card_number(digits):
+            return None
+        return m.start(), m.end(), "card number"
+
+    @staticmethod
+    def _phone_at(text: str, pos: int) -> Found | None:
+        m = _PHONE.match(text, pos)
+        if m is None:
+            return None
+        number = m.group(0)
+        if number.startswith("+") and not 8 <= sum(c.isdigit() for c in number) <= 15:
+            return None
+        return m.start(), m.end(), "phone"
+
+    @staticmethod
+    def _email_at(text: str, pos: int, done: int) -> Found | None:
+        start = pos
+        lower_bound = max(done, pos - 64)
+        while start > lower_bound and text[start - 1] in EMAIL_LOCAL_CHARS:
+            start -= 1
+        if start == pos:
+            return None
+        m = _EMAIL_DOMAIN.match(text, pos, pos + 300)
+        if m is None:
+            return None
+        return start, m.end(), "email"
