@@ -290,6 +290,8 @@ PHONE_PATTERN = (
     r"|(?:\(\d{3}\) ?|\d{3}[\-. ])\d{3}[\-. ]\d{4}(?!\d))(?![\w\-])"
 )
 PII_KINDS = ("email", "phone")
+#: Labels obs's own code uses besides the tables' (see ``_scrubbing``).
+OTHER_LABELS = ("card number", "path token", "too large to check")
 PII_EXAMPLES: dict[str, tuple[str, str]] = {
     "email": ("write to jane.doe+tag@example.co.uk today", "user@localhost or a@b"),
     "phone": ("call +44 20 7946 0958 or (555) 123-4567", "released 2024-01-15, v1.2.3"),

@@ -29,8 +29,12 @@ from obs._scrub_patterns import (
     CARD_PREFIXES,
     EMAIL_DOMAIN,
     EMAIL_LOCAL_CHARS,
+    KEY_RULES,
     KEY_TRIGGERS,
+    OTHER_LABELS,
     PHONE_PATTERN,
+    PII_KINDS,
+    REPLACEMENT,
     SHAPES,
     Shape,
 )
@@ -44,7 +48,7 @@ _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 _CARD = re.compile(CARD_PATTERN)
 _PHONE = re.compile(PHONE_PATTERN)
 _EMAIL_DOMAIN = re.compile(EMAIL_DOMAIN)
-_MARKER_START = "[scrubbed"
+_MARKER_START = "[scrubbed: "
 
 # name=value inside text: the name is the run of these characters around a key trigger.
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-[]$")
@@ -133,6 +137,13 @@ class TextScanner:
         value_patterns: Sequence[tuple[str, re.Pattern[str]]] = (),
     ) -> None:
         self._keys = keys
+        labels = {label for label, _ in KEY_RULES} | {s.label for s in SHAPES}
+        labels |= {*PII_KINDS, *OTHER_LABELS, *(label for label, _ in value_patterns)}
+        # Only obs's own markers are skipped: "[scrubbed: sk-proj-...]" typed by a client is
+        # read like any other text.
+        self.marker = re.compile(
+            "|".join(re.escape(REPLACEMENT.format(label)) for label in sorted(labels))
+        )
         self._shapes = [
             _Compiled(s, re.compile(s.pattern, 0 if s.case_sensitive else re.IGNORECASE))
             for s in SHAPES
@@ -148,6 +159,8 @@ class TextScanner:
             # User key patterns are arbitrary regexes: every separator may end such a name.
             for trigger in ("=", ":"):
                 table.setdefault(trigger, []).append(-2)
+        # A marker already in the text ("[scrubbed: bearer credentials]") is not read again.
+        table.setdefault(_MARKER_START, []).append(-6)
         self._email = "email" in pii
         if self._email:
             table.setdefault("@", []).append(-3)
@@ -203,16 +216,23 @@ class TextScanner:
             candidates.extend((m.start(), -5) for m in _PHONE.finditer(text))
         pieces: list[str] = []
         done = 0  # text[:done] is decided
+        skip = 0  # text[:skip] needs no more looking at (a marker)
         if candidates:
             candidates.sort()  # per-trigger runs are sorted already: near-linear
             state = _Scan()
             for pos, handler in candidates:
-                if pos < done:
+                if pos < done or pos < skip:
+                    continue
+                if handler == -6:
+                    marker = self.marker.match(text, pos)
+                    skip = marker.end() if marker is not None else skip
                     continue
                 hit = self._try(handler, text, lowered, pos, done, state)
                 if hit is None:
                     continue
                 start, end, label = hit
+                if self.marker.match(text, start):
+                    continue
                 secret = text[start:end]
                 replacement = decide(path, secret, label)
                 if replacement == secret:
@@ -234,7 +254,7 @@ class TextScanner:
     ) -> str:
         def replace(m: re.Match[str]) -> str:
             secret = m.group(0)
-            if not secret or secret.startswith(_MARKER_START):
+            if not secret:
                 return secret
             replacement = decide(path, secret, label)
             if replacement != secret:
@@ -334,7 +354,7 @@ class TextScanner:
         if label is None:
             return None
         value = separator.end()
-        if value >= len(text) or text.startswith(_MARKER_START, value):
+        if value >= len(text) or self.marker.match(text, value):
             return None
         quote = text[value]
         if quote in _QUOTED_VALUE:

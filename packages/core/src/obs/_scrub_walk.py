@@ -24,6 +24,7 @@ class StructureScrubber(Protocol):
     def scrub_text(self, path: str, text: str, found: list[str]) -> str: ...
     def scrub_int(self, path: str, value: int, found: list[str]) -> Any: ...
     def decide(self, path: str, value: Any, pattern: str) -> Any: ...
+    def is_marker(self, value: object) -> bool: ...
 
 
 _EMPTY: tuple[Any, ...] = (None, "", (), [], {})
@@ -56,7 +57,7 @@ def scrub_structure(
                 if new_key in out:
                     new_key = _unique(new_key, out)
                 label = scrubber.key_label(name)
-                if label is not None and not _is_empty(child):
+                if label is not None and not _is_empty(child) and not scrubber.is_marker(child):
                     # Whatever sits under a secret name goes, containers included.
                     replacement = scrubber.decide(sub, child, label)
                     if replacement is not child:
@@ -83,8 +84,6 @@ def scrub_structure(
 
 
 def _is_empty(value: Any) -> bool:
-    if isinstance(value, str) and value.startswith("[scrubbed: ") and value.endswith("]"):
-        return True  # replaced already (where the value entered obs): nothing to do again
     try:
         return value in _EMPTY
     except Exception:  # a value whose __eq__ raises is not empty

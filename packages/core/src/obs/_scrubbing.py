@@ -211,6 +211,9 @@ class _Nested:
     def decide(self, path: str, value: Any, pattern: str) -> Any:
         return self._scrubber._decide(path, value, pattern)
 
+    def is_marker(self, value: object) -> bool:
+        return self._scrubber.is_marker(value)
+
 
 class Scrubber:
     def __init__(self, options: ScrubbingOptions | None = None) -> None:
@@ -227,6 +230,10 @@ class Scrubber:
         self._clean: BoundedCache[str, bool] = BoundedCache(10_000)
         self._path_tokens = options.path_tokens
         self._nested = [_Nested(self, depth) for depth in range(1, _MAX_JSON_NESTING + 2)]
+
+    def is_marker(self, value: object) -> bool:
+        """One of obs's own markers (a value scrubbed where it entered obs, checked again)."""
+        return isinstance(value, str) and self._scanner.marker.fullmatch(value) is not None
 
     # -- keys ---------------------------------------------------------------------------
     def key_pattern(self, key: str) -> str | None:
@@ -385,7 +392,7 @@ class Scrubber:
             pattern = self.key_pattern(key)
             path = prefix + key
             if pattern is not None:
-                if value not in ("", None, ()) and not _is_marker(value):
+                if value not in ("", None, ()) and not self.is_marker(value):
                     new = self._decide(path, value, pattern)
                     if new is not value:
                         found.append(path)
@@ -534,11 +541,6 @@ class _Exempt:
 
     def __contains__(self, key: object) -> bool:
         return key in self._safe or key in self._identifiers
-
-
-def _is_marker(value: object) -> bool:
-    """Already replaced (a value scrubbed where it entered obs is checked again at the end)."""
-    return isinstance(value, str) and value.startswith("[scrubbed: ") and value.endswith("]")
 
 
 def _homogeneous(items: tuple[Any, ...]) -> AttributeValue:
