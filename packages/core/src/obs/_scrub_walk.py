@@ -51,12 +51,14 @@ def scrub_structure(
             children: list[tuple[Any, str, Any, Any]] = []
             for key, child in item.items():
                 name = key if isinstance(key, str) else str(key)
-                sub = f"{where}.{name}" if where else name
-                # A secret used as a key ("sk_live_...": 1) is scrubbed like a value.
-                new_key: Any = scrubber.scrub_text(sub, name, found) if name else name
+                # A secret used as a key ("sk_live_...": 1) is scrubbed like a value, and the
+                # path (listed in obs.scrubbed) is made of the scrubbed key.
+                new_key: str = scrubber.scrub_text(f"{where}.<key>", name, found) if name else name
                 if new_key in out:
                     new_key = _unique(new_key, out)
-                label = scrubber.key_label(name)
+                sub = f"{where}.{new_key}" if where else new_key
+                # a key scrubbed where the value entered obs is not read as a name again
+                label = None if scrubber.is_marker(name) else scrubber.key_label(name)
                 if label is not None and not _is_empty(child) and not scrubber.is_marker(child):
                     # Whatever sits under a secret name goes, containers included.
                     replacement = scrubber.decide(sub, child, label)

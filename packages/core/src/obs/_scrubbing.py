@@ -66,6 +66,7 @@ PATH_KEYS = frozenset({"url.path", "url.full", "http.target"})
 # ``_token_like``). Searched only in ``PATH_KEYS`` values.
 _PATH_SEGMENT = re.compile(r"(?<=/)[A-Za-z0-9_\-.~=+%]{24,2048}(?=[/?#;]|\Z)")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]{16,}")
 _CARD_MIN = 10**12
 
 
@@ -178,18 +179,17 @@ def _plain(text: str) -> str:
 def _token_like(segment: str) -> bool:
     """A path segment that reads as a credential, not as an id or a word.
 
-    24+ characters with letters and digits, not a UUID, and varied: at least 12 distinct
-    characters (a hex digest passes, ``aaaaaaaa...`` or ``2024-01-01-report`` do not).
+    Not a UUID, and holding a run of 16+ letters and digits that mixes both and is varied
+    (10+ distinct characters): a hex digest or ``secrets.token_urlsafe()`` output passes;
+    slugs (``getting-started``, ``report-2024-01-01-final``) and numbers do not.
     """
     if _UUID.fullmatch(segment):
         return False
-    has_digit = has_alpha = False
-    for c in segment:
-        if c.isdigit():
-            has_digit = True
-        elif c.isalpha():
-            has_alpha = True
-    return has_digit and has_alpha and len(set(segment)) >= 12
+    for m in _ALNUM_RUN.finditer(segment):
+        run = m.group(0)
+        if len(set(run)) >= 10 and not run.isdigit() and not run.isalpha():
+            return True
+    return False
 
 
 class _Nested:
@@ -475,8 +475,15 @@ class Scrubber:
             if description is not status.description:
                 status = Status(status.status_code, description)
         name = self.scrub_text("name", span.name, found)
-        if not found and name is span.name:
-            return span
+        if (
+            not found
+            and attributes is None
+            and events is None
+            and links is None
+            and status is span.status
+            and name is span.name
+        ):
+            return span  # (a copy is made for replaced surrogates too, which list nothing)
         merged = dict(attributes if attributes is not None else span.attributes or {})
         if found:
             previous = merged.get("obs.scrubbed")
