@@ -29,6 +29,7 @@ from obs._scrub_patterns import (
     CARD_PREFIXES,
     EMAIL_DOMAIN,
     EMAIL_LOCAL_CHARS,
+    GATES,
     KEY_RULES,
     KEY_TRIGGERS,
     OTHER_LABELS,
@@ -167,6 +168,10 @@ class TextScanner:
         self._phone = "phone" in pii
         self._table = table
         self._triggers = tuple(table)
+        # The clean verdict checks the gates; what they do not cover (user key patterns'
+        # separators, "@" for emails) is checked as a trigger of its own.
+        extra = [t for t in table if t != _MARKER_START and not any(g in t for g in GATES)]
+        self._gates = (*GATES, *extra)
         self._value_patterns = tuple(value_patterns)
 
     # -- the clean verdict ---------------------------------------------------------------
@@ -187,8 +192,8 @@ class TextScanner:
     def suspect(self, text: str) -> bool:
         """Could ``text`` hold a secret? False is final; True means scan it."""
         lowered = self.lowered(text)
-        for trigger in self._triggers:
-            if trigger in lowered:
+        for gate in self._gates:
+            if gate in lowered:
                 return True
         digits = self.digit_count(text)
         if digits >= 13 or (self._phone and digits >= 8):
