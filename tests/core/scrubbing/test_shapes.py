@@ -183,6 +183,11 @@ def test_card_numbers_in_text(card):
     assert out == "paid with [scrubbed: card number]."
 
 
+def test_card_numbers_inside_longer_digit_runs():
+    out, _ = scrub("qty 12 4111 1111 1111 1111 5555-5555-5555-4444 ref 0.4111111111111111")
+    assert out == "qty 12 [scrubbed: card number] [scrubbed: card number] ref 0.4111111111111111"
+
+
 @pytest.mark.parametrize("kind", sorted(PII_EXAMPLES))
 def test_pii_is_off_by_default_and_on_by_option(kind):
     example, near_miss = PII_EXAMPLES[kind]
@@ -243,3 +248,16 @@ def test_every_trigger_is_covered_by_a_gate():
     for trigger in (*KEY_TRIGGERS, *(t for s in SHAPES for t in s.triggers)):
         gate = covered_by_the_match.get(trigger)
         assert any(g in trigger for g in GATES) or gate in GATES, trigger
+
+
+def test_the_accelerated_and_the_plain_gate_agree():
+    """obs-core[speedups] changes how fast the clean verdict is, never what it is."""
+    from obs._scrub_keys import KeyNames
+    from obs._scrub_text import TextScanner
+
+    fast = TextScanner(KeyNames((), ()))
+    plain = TextScanner(KeyNames((), ()), accelerate=False)
+    texts = [s.example for s in SHAPES] + [s.near_miss for s in SHAPES]
+    texts += ["plain words only", "ÄÖÜ İstanbul", "", "4111 1111 1111 1111", "a" * 5000]
+    for text in texts:
+        assert fast.suspect(text) == plain.suspect(text), text

@@ -248,9 +248,8 @@ SHAPES: tuple[Shape, ...] = (
     ),
 )
 
-#: Card numbers: 13-19 digits (single spaces or dashes between), then the issuer prefix and
-#: the Luhn check decide. Found by this regex, which runs only on text with 13+ digits.
-CARD_PATTERN = r"(?<![\d.])\d(?:[ \-]?\d){12,18}(?!\d|[.,]\d)"
+#: Card numbers: 13-19 digits (single spaces or dashes between groups of 3+ digits), then
+#: the issuer prefix and the Luhn check decide (``_scrub_text.card_hits``).
 #: Issuer prefixes (IIN ranges) of the card networks, with their lengths.
 CARD_PREFIXES: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("4", (13, 16, 19)),  # Visa
