@@ -15,7 +15,11 @@ import sys
 import time
 from collections.abc import Callable
 
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+
 from benchmarks._harness import Group, Result
+from obs._scrub_keys import KeyNames
+from obs._scrub_text import TextScanner
 from obs._scrubbing import Scrubber
 
 #: Adversarial units, each repeated to the size measured: every pattern word, nested
@@ -50,6 +54,29 @@ SECRETS_8K = (
 )[:8192]
 
 
+def _clean_server_span() -> ReadableSpan:
+    """A finished SDK span shaped like an HTTP server span, ended on a plain provider."""
+    provider = TracerProvider(shutdown_on_exit=False)
+    span = provider.get_tracer("bench").start_span(
+        "GET /items/{item_id}",
+        attributes={
+            "http.request.method": "GET",
+            "http.route": "/items/{item_id}",
+            "url.path": "/items/42",
+            "url.scheme": "http",
+            "server.address": "api.example.com",
+            "server.port": 443,
+            "client.address": "10.0.0.7",
+            "user_agent.original": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+            "network.protocol.version": "1.1",
+            "http.response.status_code": 200,
+        },
+    )
+    span.end()
+    assert isinstance(span, ReadableSpan)
+    return span
+
+
 def sized(unit: str, size: int) -> str:
     return (unit * (size // len(unit) + 1))[:size]
 
@@ -73,6 +100,24 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
         return lambda: scrubber.scrub_text("v", text, [])
 
     group = Group("scrubbing", "value")
+    plain = TextScanner(KeyNames((), ()), accelerate=False)
+    group.results.append(
+        Result(
+            "scrubbing",
+            "clean 8 KB text, without obs-core[speedups]",
+            [cpu_best(lambda: plain.suspect(CLEAN_8K), rounds, 200)],
+            "-",
+        )
+    )
+    span = _clean_server_span()
+    group.results.append(
+        Result(
+            "scrubbing",
+            "clean server span (10 attributes), scrub_span",
+            [cpu_best(lambda: scrubber.scrub_span(span), rounds, 20_000)],
+            "1",
+        )
+    )
     for name, text, inner in (
         ("clean 8 KB text", CLEAN_8K, 200),
         ("clean 8 KB with look-alikes (full scan)", LOOKALIKE_8K, 20),

@@ -54,7 +54,7 @@ def format_table(groups: list[Group], sdk_span: Result) -> str:
                     if obs_over and obs_over > 0 and r is not obs_row
                     else ""
                 )
-            elif base is None and group.name == "core":
+            elif base is None and group.name in ("core", "scrubbing"):  # no host baseline
                 over_s, ratio_s, vs = "", f"{r.median / span_us:9.2f}×", ""
             else:
                 over_s, ratio_s, vs = "(baseline)", "", ""

@@ -37,7 +37,8 @@ class KeyNames:
             else None
         )
         self._exempt = exempt
-        self.cache: BoundedCache[str, str | None] = BoundedCache(10_000)
+        self._verdicts: BoundedCache[str, str | None] = BoundedCache(10_000)
+        self.cache = self._verdicts.data
 
     @property
     def has_extra(self) -> bool:
@@ -53,7 +54,7 @@ class KeyNames:
         if key not in self._exempt:
             verdict = self.classify(key)
         if len(key) <= _CACHE_KEY_LENGTH:
-            self.cache.remember(key, verdict)
+            self._verdicts.remember(key, verdict)
         return verdict
 
     def classify(self, key: str) -> str | None:

@@ -227,7 +227,8 @@ class Scrubber:
         self._text_names = KeyNames(options.extra_patterns, ())
         value_patterns = [(label, re.compile(rx)) for label, rx in options.value_patterns.items()]
         self._scanner = TextScanner(self._text_names, tuple(options.pii), value_patterns)
-        self._clean: BoundedCache[str, bool] = BoundedCache(10_000)
+        self._clean_verdicts: BoundedCache[str, bool] = BoundedCache(10_000)
+        self._clean = self._clean_verdicts.data
         self._path_tokens = options.path_tokens
         self._nested = [_Nested(self, depth) for depth in range(1, _MAX_JSON_NESTING + 2)]
 
@@ -277,14 +278,14 @@ class Scrubber:
                 return structured
         if not self._scanner.suspect(text):
             if short:
-                self._clean.remember(text, True)
+                self._clean_verdicts.remember(text, True)
             return text
         before = len(found)
         result = self._scanner.scrub(path, text, found, self._decide_text)
         if len(found) == before and short:
             # A look-alike (digits that fail the card check, "token" without a value): clean,
             # and remembered so the next span with the same name or value skips the search.
-            self._clean.remember(text, True)
+            self._clean_verdicts.remember(text, True)
         return result
 
     def _scrub_json(self, path: str, text: str, found: list[str], depth: int) -> str | None:
@@ -304,7 +305,7 @@ class Scrubber:
             return None
         if len(found) == before:
             if len(text) <= _CACHE_MAX_LENGTH:
-                self._clean.remember(text, True)
+                self._clean_verdicts.remember(text, True)
             return text
         return dumps(cleaned)
 
@@ -366,7 +367,7 @@ class Scrubber:
         if self._scanner.suspect(text):
             return True
         if len(text) <= _CACHE_MAX_LENGTH:
-            self._clean.remember(text, True)
+            self._clean_verdicts.remember(text, True)
         return False
 
     # -- attributes and spans -------------------------------------------------------------
@@ -429,6 +430,7 @@ class Scrubber:
             return True
         keys = self._key_cache
         identifiers = self._identifiers
+        clean = self._clean
         for key, value in attributes.items():
             verdict = keys.get(key, _UNSEEN)
             if verdict is _UNSEEN:
@@ -437,11 +439,21 @@ class Scrubber:
                 return False
             if key in identifiers:
                 continue
-            if type(value) is tuple:
+            kind = type(value)
+            if kind is str:
+                if value in clean and (len(value) < 25 or key not in PATH_KEYS):
+                    continue  # the usual case: one look-up
+            elif kind is int:
+                if value < _CARD_MIN:
+                    continue
+            elif kind is bool or kind is float:
+                continue
+            elif kind is tuple:
                 for item in value:
                     if not self._value_clean(key, item):
                         return False
-            elif not self._value_clean(key, value):
+                continue
+            if not self._value_clean(key, value):
                 return False
         return True
 
