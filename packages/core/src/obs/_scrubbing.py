@@ -431,7 +431,8 @@ class Scrubber:
         keys = self._key_cache
         identifiers = self._identifiers
         clean = self._clean
-        for key, value in attributes.items():
+        values: Mapping[str, Any] = attributes  # narrowed by ``type(value) is`` below
+        for key, value in values.items():
             verdict = keys.get(key, _UNSEEN)
             if verdict is _UNSEEN:
                 verdict = self.key_pattern(key)
