@@ -60,6 +60,8 @@ _DIGIT_GROUP = re.compile(r"\d+")
 _PHONE = re.compile(PHONE_PATTERN)
 _EMAIL_DOMAIN = re.compile(EMAIL_DOMAIN)
 _MARKER_START = "[scrubbed: "
+# OpenTelemetry's own placeholder for redacted query values ("sig=REDACTED"): already safe.
+_REDACTED = "REDACTED"
 
 # name=value inside text: the name is the run of these characters around a key trigger.
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-[]$")
@@ -318,7 +320,9 @@ class TextScanner:
                     break
                 if handler == -6:
                     marker = self.marker.match(text, pos)
-                    skip = marker.end() if marker is not None else skip
+                    if marker is not None:
+                        skip = marker.end()
+                        found.append(path)  # replaced where it entered obs: still listed
                     continue
                 if handler == -4:
                     hit: Found | None = (pos, cards[pos], "card number")
@@ -464,7 +468,7 @@ class TextScanner:
             state.assign_from = quoted.end()
             return quoted.start(1), quoted.end(1), label
         bare = _BARE_VALUE.match(text, value, value + _VALUE_WINDOW)
-        if bare is None:
+        if bare is None or bare.group(0) == _REDACTED:
             return None
         state.assign_from = bare.end()
         return value, bare.end(), label

@@ -59,7 +59,11 @@ def scrub_structure(
                 sub = f"{where}.{new_key}" if where else new_key
                 # a key scrubbed where the value entered obs is not read as a name again
                 label = None if scrubber.is_marker(name) else scrubber.key_label(name)
-                if label is not None and not _is_empty(child) and not scrubber.is_marker(child):
+                if label is not None and scrubber.is_marker(child):
+                    found.append(sub)  # replaced where it entered obs: still listed
+                    out[new_key] = child
+                    continue
+                if label is not None and not _is_empty(child):
                     # Whatever sits under a secret name goes, containers included.
                     replacement = scrubber.decide(sub, child, label)
                     if replacement is not child:

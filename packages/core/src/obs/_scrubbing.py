@@ -392,8 +392,10 @@ class Scrubber:
             new: Any = value
             pattern = self.key_pattern(key)
             path = prefix + key
-            if pattern is not None:
-                if value not in ("", None, ()) and not self.is_marker(value):
+            if pattern is not None and self.is_marker(value):
+                found.append(path)  # replaced where it entered obs: still listed
+            elif pattern is not None:
+                if value not in ("", None, ()):
                     new = self._decide(path, value, pattern)
                     if new is not value:
                         found.append(path)
