@@ -203,6 +203,8 @@ def test_email_and_phone_are_replaced_whole():
     scrubber = Scrubber(ScrubbingOptions(pii=("email", "phone")))
     out, _ = scrub("mail jane.doe+tag@example.co.uk or call +44 20 7946 0958.", scrubber)
     assert out == "mail [scrubbed: email] or call [scrubbed: phone]."
+    out, _ = scrub("+14155550123, 555-123-4567 and (555) 123-4567", scrubber)
+    assert out == "[scrubbed: phone], [scrubbed: phone] and [scrubbed: phone]"
 
 
 def test_unknown_pii_kind_is_refused():
