@@ -34,7 +34,7 @@ def test_structured_values_are_scrubbed_before_they_are_cut(obs_capture):
 
 def test_long_strings_are_searched_in_full_before_they_are_cut(obs_capture):
     # the cut would fall inside the key, leaving a prefix too short to be recognised
-    text = "a" * 8140 + " sk-proj-abcdefghijklmnopqrstuvwx"
+    text = "a" * 8140 + " sk-proj-abcdefghijklmnopqrstuvwx" + " tail" * 20
     with obs.span("long", text=text):
         pass
     value = obs_capture.one("long").attributes["text"]
