@@ -150,6 +150,22 @@ def test_assignments_in_text(text, secret):
     assert secret not in out, out
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        'log {\\"password\\": \\"hunter2\\", \\"user\\": \\"bob\\"}',
+        "a=1&password%3Dhunter2&b=2",
+        "{'password': 'hunter2', 'user': 'bob'}",
+    ],
+    ids=["escaped json", "url-encoded", "python repr"],
+)
+def test_assignments_in_escaped_and_encoded_text(text):
+    out, found = scrub(text)
+    assert "hunter2" not in out
+    assert found
+    assert "bob" in out or "b=2" in out
+
+
 def test_assignment_value_stops_at_the_next_assignment():
     out, _ = scrub("token=abc123 user=bob page=2")
     assert out == "token=[scrubbed: token] user=bob page=2"

@@ -139,6 +139,13 @@ def test_token_like_path_segments(obs_capture, path, kept):
         assert attrs["url.full"].endswith("?a=1")
 
 
+def test_the_host_of_a_full_url_is_not_a_path_token(obs_capture):
+    url = "https://a1b2c3d4e5f6g7h8i9j0k1.example.com/x"
+    with obs.span("req", **{"url.full": url}):
+        pass
+    assert obs_capture.one("req").attributes["url.full"] == url
+
+
 def test_path_tokens_can_be_switched_off(obs_capture):
     obs_capture.configure(scrubbing=obs.ScrubbingOptions(path_tokens=False))
     with obs.span("req", **{"url.path": "/reset/Zx8dK2pQ9vL4mN7bR1tY6wE3"}):

@@ -69,7 +69,11 @@ _NAME_TAIL = re.compile(r"[\w.\-\[\]$]*")
 _NAME_BACK_LIMIT = 64
 _NAME_LIMIT = 128
 # The separator: "password=", "password: ", '"password": ', "user[password]=", "token := ".
-_SEPARATOR = re.compile(r"[\"'\]]{0,2}[ \t]{0,4}(?:=>|:=|[:=])[ \t]{0,4}")
+# Also inside escaped JSON in a log line ('{\\"password\\": \\"x\\"}') and URL-encoded
+# ("password%3Dx"); a backslash before the value's quote is consumed (see ``_ESCAPED_VALUE``).
+_SEPARATOR = re.compile(
+    r"[\\\"'\]]{0,3}[ \t]{0,4}(?:=>|:=|[:=]|%3[dDaA])[ \t]{0,4}(?P<escaped>\\(?=[\"']))?"
+)
 # A value up to its delimiter. Words after the first are part of it ("password=correct horse
 # battery") unless one looks like the next assignment ("... user=bob"). Bounded: 1024
 # characters for the first word, 16 more words of at most 256.
@@ -77,6 +81,11 @@ _BARE_VALUE = re.compile(
     r"[^\s&;,\"'<>{}()\[\]]{1,1024}"
     r"(?:[ \t]{1,8}[^\s&;,\"'<>{}()\[\]=:]{1,256}(?=[\s&;,\"'<>{}()\[\]]|\Z)){0,16}"
 )
+# A value quoted with escaped quotes ends at the next escaped quote.
+_ESCAPED_VALUE = {
+    '"': re.compile(r'"((?:[^"\\\n]|\\[^"\n]){0,4096})(?:\\")?'),
+    "'": re.compile(r"'((?:[^'\\\n]|\\[^'\n]){0,4096})(?:\\')?"),
+}
 _QUOTED_VALUE = {
     '"': re.compile(r'"((?:[^"\\\n]|\\.){0,4096})"?'),
     "'": re.compile(r"'((?:[^'\\\n]|\\.){0,4096})'?"),
@@ -462,7 +471,8 @@ class TextScanner:
             return None
         quote = text[value]
         if quote in _QUOTED_VALUE:
-            quoted = _QUOTED_VALUE[quote].match(text, value, value + _VALUE_WINDOW)
+            table = _ESCAPED_VALUE if separator.group("escaped") else _QUOTED_VALUE
+            quoted = table[quote].match(text, value, value + _VALUE_WINDOW)
             if quoted is None or quoted.end(1) == quoted.start(1):
                 return None
             state.assign_from = quoted.end()

@@ -176,6 +176,15 @@ def _plain(text: str) -> str:
     return text if type(text) is str else str.__str__(text)
 
 
+def _path_start(text: str) -> int:
+    """Where the path begins: after ``scheme://authority`` in a full URL (a host is no token)."""
+    scheme = text.find("://", 0, 32)
+    if scheme < 0:
+        return 0
+    path = text.find("/", scheme + 3)
+    return path if path >= 0 else len(text)
+
+
 def _token_like(segment: str) -> bool:
     """A path segment that reads as a credential, not as an id or a word.
 
@@ -229,6 +238,7 @@ class Scrubber:
         self._scanner = TextScanner(self._text_names, tuple(options.pii), value_patterns)
         self._clean_verdicts: BoundedCache[str, bool] = BoundedCache(10_000)
         self._clean = self._clean_verdicts.data
+        self._clean_paths: BoundedCache[str, bool] = BoundedCache(10_000)
         self._path_tokens = options.path_tokens
         self._nested = [_Nested(self, depth) for depth in range(1, _MAX_JSON_NESTING + 2)]
 
@@ -336,7 +346,7 @@ class Scrubber:
             return text
         pieces: list[str] = []
         done = 0
-        for m in _PATH_SEGMENT.finditer(text):
+        for m in _PATH_SEGMENT.finditer(text, _path_start(text)):
             segment = m.group(0)
             if not _token_like(segment):
                 continue
@@ -355,7 +365,13 @@ class Scrubber:
     def _path_clean(self, text: str) -> bool:
         if not self._path_tokens or len(text) < 25:
             return True
-        return not any(_token_like(m.group(0)) for m in _PATH_SEGMENT.finditer(text))
+        verdict = self._clean_paths.data.get(text)
+        if verdict is None:
+            segments = _PATH_SEGMENT.finditer(text, _path_start(text))
+            verdict = not any(_token_like(m.group(0)) for m in segments)
+            if len(text) <= _CACHE_MAX_LENGTH:
+                self._clean_paths.remember(text, verdict)
+        return verdict
 
     def _may_hold_secret(self, text: str) -> bool:
         if len(text) <= _CACHE_MAX_LENGTH and text in self._clean:
