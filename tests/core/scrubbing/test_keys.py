@@ -85,6 +85,8 @@ CLEAN_KEYS = [
     "design",
     "card_type",
     "cards",
+    "AuthenticationError",  # an exception's name: "AuthenticationError: Error code: 401"
+    "token_error",
     "http.route",
     "messaging.message.id",
 ]

@@ -10,13 +10,14 @@ import re
 from collections.abc import Container, Sequence
 
 from obs._scrub_cache import BoundedCache
-from obs._scrub_patterns import KEY_RULES
+from obs._scrub_patterns import KEY_RULES, NOT_SECRET_TAIL
 
 # camelCase and acronym boundaries ("refreshToken", "HTTPAuthorization"): zero-width, linear.
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 _RULES = re.compile("|".join(f"(?P<r{i}>{rule})" for i, (_, rule) in enumerate(KEY_RULES)))
 _LABELS = [label for label, _ in KEY_RULES]
+_NOT_SECRET = re.compile(NOT_SECRET_TAIL)
 #: Keys longer than this are classified but not cached (they are not a repeating set).
 _CACHE_KEY_LENGTH = 256
 
@@ -58,8 +59,9 @@ class KeyNames:
         return verdict
 
     def classify(self, key: str) -> str | None:
-        m = _RULES.search(normalise(key))
-        if m is not None and m.lastgroup is not None:
+        normal = normalise(key)
+        m = _RULES.search(normal)
+        if m is not None and m.lastgroup is not None and not _NOT_SECRET.search(normal):
             return _LABELS[int(m.lastgroup[1:])]
         if self._extra is not None:
             found = self._extra.search(key)

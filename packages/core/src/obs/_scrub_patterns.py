@@ -58,6 +58,11 @@ KEY_RULES: tuple[tuple[str, str], ...] = (
     ("one-time code", r"_t?otp_"),
 )
 
+#: A key whose last word says it is about an error, not a credential, is not secret:
+#: "AuthenticationError: Error code: 401" is an exception's name and message, not an
+#: assignment; "token_error", "password_failed" hold no secret.
+NOT_SECRET_TAIL = r"_(?:errors?|exception|warning|failure|failed)_$"
+
 #: Lower-case literals one of which every key matching ``KEY_RULES`` contains: where one
 #: appears in text, the word around it is read as a possible ``name=value`` assignment.
 KEY_TRIGGERS: tuple[str, ...] = (
