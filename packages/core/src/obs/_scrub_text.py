@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from heapq import heapify, heappop, heapreplace
+from typing import Any
 
 from obs._scrub_cards import CARD_RUN, CARDISH, card_hits
 from obs._scrub_keys import KeyNames
@@ -89,24 +90,50 @@ _PEM_END = re.compile(r"-----end[ a-z0-9]{0,40}private key(?: block)?-----")
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=\s\\:,\-]{0,32768}")
 
 
-def gate_check(gates: Sequence[str], accelerate: bool = True) -> Callable[[bytes], bool]:
-    """A test "does this lower-cased UTF-8 text contain any of ``gates``?".
+class Gates:
+    """Which gate literals a lower-cased UTF-8 text contains.
 
     With ``obs-core[speedups]`` installed it is one Aho-Corasick pass over the text; without,
     one substring search per gate (same verdict, ~5x the time on long clean text). Bytes,
     because both searches run faster on them than on ``str``.
     """
-    needles = [gate.encode() for gate in gates]
-    if accelerate:
-        try:
-            from ahocorasick_rs import BytesAhoCorasick
-        except ImportError:
-            pass
-        else:
-            find = BytesAhoCorasick(needles).find_matches_as_indexes
-            return lambda lowered: bool(find(lowered))
-    return lambda lowered: any(needle in lowered for needle in needles)
 
+    def __init__(self, gates: Sequence[str], accelerate: bool = True) -> None:
+        self.gates = tuple(gates)
+        self._needles = [gate.encode() for gate in gates]
+        self._longest = max((len(n) for n in self._needles), default=1)
+        self._automaton: Any = None
+        if accelerate:
+            try:
+                from ahocorasick_rs import BytesAhoCorasick
+            except ImportError:
+                pass
+            else:
+                self._automaton = BytesAhoCorasick(self._needles)
+
+    def any(self, lowered: bytes) -> bool:
+        if self._automaton is None:
+            return any(needle in lowered for needle in self._needles)
+        # In chunks, so text dense with gates stops at its first chunk instead of building a
+        # list of every match (chunks overlap by a gate's length, so none is cut in two).
+        find = self._automaton.find_matches_as_indexes
+        view = memoryview(lowered)
+        step, overlap = _GATE_CHUNK, self._longest - 1
+        for start in range(0, max(1, len(lowered) - overlap), step):
+            if find(view[start : start + step + overlap]):
+                return True
+        return False
+
+    def present(self, lowered: bytes) -> list[str]:
+        """The gates in ``lowered`` (plain substring searches: no list of every match)."""
+        return [
+            gate
+            for gate, needle in zip(self.gates, self._needles, strict=True)
+            if needle in lowered
+        ]
+
+
+_GATE_CHUNK = 4096
 
 #: A handler tries one candidate: (start, end, label) of a secret, or None.
 Found = tuple[int, int, str]
@@ -204,7 +231,11 @@ class TextScanner:
         # The clean verdict checks the gates; what they do not cover (user key patterns'
         # separators, "@" for emails) is checked as a trigger of its own.
         extra = [t for t in table if t != _MARKER_START and not any(g in t for g in GATES)]
-        self._gated = gate_check((*GATES, *extra), accelerate)
+        self._gates = Gates((*GATES, *extra), accelerate)
+        # gate -> the triggers it stands for; triggers no gate is inside of (a PEM header,
+        # whose match always holds "key") are looked for whenever the text is scanned.
+        self._by_gate = {g: tuple(t for t in table if g in t) for g in self._gates.gates}
+        self._ungated = tuple(t for t in table if not any(g in t for g in self._gates.gates))
         self._value_patterns = tuple(value_patterns)
 
     # -- the clean verdict ---------------------------------------------------------------
@@ -216,7 +247,11 @@ class TextScanner:
         return lowered
 
     def present(self, lowered: str) -> list[str]:
-        return [t for t in self._triggers if t in lowered]
+        """The triggers in ``lowered``: those of the gates present, plus the ungated ones."""
+        gates = self._gates.present(lowered.encode("utf-8", "ignore"))
+        candidates = {t for g in gates for t in self._by_gate[g]}
+        candidates.update(self._ungated)
+        return [t for t in self._triggers if t in candidates and t in lowered]
 
     @staticmethod
     def card_run(text: str) -> bool:
@@ -229,7 +264,9 @@ class TextScanner:
     def suspect(self, text: str) -> bool:
         """Could ``text`` hold a secret? False is final; True means scan it."""
         data = text.encode("utf-8", "ignore")
-        if self._gated(data.lower()) or CARD_RUN in data.translate(CARDISH):
+        # Unicode lower-casing, as the scan and the key rules use ("K", the Kelvin sign, is "k")
+        lowered = text.lower().encode("utf-8", "ignore")
+        if self._gates.any(lowered) or CARD_RUN in data.translate(CARDISH):
             return True
         if self._phone and self.digit_count(text) >= 8:
             return True
