@@ -26,9 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from heapq import heapify, heappop, heapreplace
-from typing import Any
 
 from obs._scrub_cards import CARD_RUN, CARDISH, card_hits
+from obs._scrub_gates import Gates
 from obs._scrub_keys import KeyNames
 from obs._scrub_patterns import (
     EMAIL_DOMAIN,
@@ -55,6 +55,7 @@ _EMAIL_DOMAIN = re.compile(EMAIL_DOMAIN)
 _MARKER_START = "[scrubbed: "
 # OpenTelemetry's own placeholder for redacted query values ("sig=REDACTED"): already safe.
 _REDACTED = "REDACTED"
+_REDACTED_USERINFO = frozenset({"REDACTED", "REDACTED:REDACTED"})
 
 # name=value inside text: the name is the run of these characters around a key trigger.
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-[]$")
@@ -89,51 +90,6 @@ _TOKEN_RUN = re.compile(r"[A-Za-z0-9_\-+/=~]*")
 _PEM_END = re.compile(r"-----end[ a-z0-9]{0,40}private key(?: block)?-----")
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=\s\\:,\-]{0,32768}")
 
-
-class Gates:
-    """Which gate literals a lower-cased UTF-8 text contains.
-
-    With ``obs-core[speedups]`` installed it is one Aho-Corasick pass over the text; without,
-    one substring search per gate (same verdict, ~5x the time on long clean text). Bytes,
-    because both searches run faster on them than on ``str``.
-    """
-
-    def __init__(self, gates: Sequence[str], accelerate: bool = True) -> None:
-        self.gates = tuple(gates)
-        self._needles = [gate.encode() for gate in gates]
-        self._longest = max((len(n) for n in self._needles), default=1)
-        self._automaton: Any = None
-        if accelerate:
-            try:
-                from ahocorasick_rs import BytesAhoCorasick
-            except ImportError:
-                pass
-            else:
-                self._automaton = BytesAhoCorasick(self._needles)
-
-    def any(self, lowered: bytes) -> bool:
-        if self._automaton is None:
-            return any(needle in lowered for needle in self._needles)
-        # In chunks, so text dense with gates stops at its first chunk instead of building a
-        # list of every match (chunks overlap by a gate's length, so none is cut in two).
-        find = self._automaton.find_matches_as_indexes
-        view = memoryview(lowered)
-        step, overlap = _GATE_CHUNK, self._longest - 1
-        for start in range(0, max(1, len(lowered) - overlap), step):
-            if find(view[start : start + step + overlap]):
-                return True
-        return False
-
-    def present(self, lowered: bytes) -> list[str]:
-        """The gates in ``lowered`` (plain substring searches: no list of every match)."""
-        return [
-            gate
-            for gate, needle in zip(self.gates, self._needles, strict=True)
-            if needle in lowered
-        ]
-
-
-_GATE_CHUNK = 4096
 
 #: A handler tries one candidate: (start, end, label) of a secret, or None.
 Found = tuple[int, int, str]
@@ -383,6 +339,8 @@ class TextScanner:
         basic = shape.check == "credential" and lowered.startswith("basic", pos)
         if basic and not _credential_like(text[start:end]):
             return None
+        if shape.check == "userinfo" and text[start:end] in _REDACTED_USERINFO:
+            return None  # the HTTP conventions' own placeholder
         if end == m.end() and shape.label != "url credentials":
             # A token longer than the shape's bound goes whole: no tail is left behind.
             run = _TOKEN_RUN.match(text, end)
