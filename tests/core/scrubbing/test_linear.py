@@ -109,3 +109,11 @@ def test_walkers_take_any_depth_and_width():
     assert inner == {"token": "[scrubbed: token]"}
     wide = {f"k{i}": "x" for i in range(50_000)} | {"api_key": "sk-wide"}
     assert scrubber.scrub_value("v", wide, [])["api_key"] == "[scrubbed: api key]"
+
+
+@pytest.mark.parametrize("unit", ["a@b.", "x.y@", "+1 555 ", "(555) 12"])
+def test_pii_patterns_grow_linearly_too(unit):
+    scrubber = Scrubber(obs.ScrubbingOptions(pii=("email", "phone")))
+    small = cost(scrubber, sized(unit, 4096))
+    large = cost(scrubber, sized(unit, 65536))
+    assert large <= 40 * max(small, 20e-6), (unit, small, large)

@@ -222,6 +222,7 @@ SHAPES: tuple[Shape, ...] = (
         ("://",),
         r"://(?P<secret>[^\s/@?#\"'<>\\]{1,1024})@",
         word_start=False,
+        check="userinfo",
         window=1030,
         example="postgresql://app:Sup3r-s3cret@db.internal:5432/app",
         near_miss="https://example.com/users/a@b and mailto:a@b",

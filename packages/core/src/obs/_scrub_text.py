@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from functools import partial
 from heapq import heapify, heappop, heapreplace
 
+from obs._scrub_cards import CARD_RUN, CARDISH, card_hits
+from obs._scrub_gates import Gates
 from obs._scrub_keys import KeyNames
 from obs._scrub_patterns import (
-    CARD_PREFIXES,
     EMAIL_DOMAIN,
     EMAIL_LOCAL_CHARS,
     GATES,
@@ -48,20 +49,13 @@ from obs._scrub_patterns import (
 Decide = Callable[[str, str, str], str]
 
 _DIGITS = str.maketrans("", "", "0123456789")
-# A card number is a run of 13+ characters of digits, spaces and dashes: with each of those
-# read as "0", one substring search finds whether text has such a run (C speed, no regex).
-_CARDISH = bytes(48 if chr(i) in "0123456789 -" else i for i in range(256))
-_CARD_RUN = b"0" * 13
 _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
-# 2*d with its two digits summed, per digit d: 0->0, 5->1 (10), 9->9 (18)...
-_LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")
-_CARD_RUNS = re.compile(r"\d(?:[ \-]?\d)*")
-_DIGIT_GROUP = re.compile(r"\d+")
 _PHONE = re.compile(PHONE_PATTERN)
 _EMAIL_DOMAIN = re.compile(EMAIL_DOMAIN)
 _MARKER_START = "[scrubbed: "
 # OpenTelemetry's own placeholder for redacted query values ("sig=REDACTED"): already safe.
 _REDACTED = "REDACTED"
+_REDACTED_USERINFO = frozenset({"REDACTED", "REDACTED:REDACTED"})
 
 # name=value inside text: the name is the run of these characters around a key trigger.
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-[]$")
@@ -97,82 +91,8 @@ _PEM_END = re.compile(r"-----end[ a-z0-9]{0,40}private key(?: block)?-----")
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=\s\\:,\-]{0,32768}")
 
 
-def gate_check(gates: Sequence[str], accelerate: bool = True) -> Callable[[bytes], bool]:
-    """A test "does this lower-cased UTF-8 text contain any of ``gates``?".
-
-    With ``obs-core[speedups]`` installed it is one Aho-Corasick pass over the text; without,
-    one substring search per gate (same verdict, ~5x the time on long clean text). Bytes,
-    because both searches run faster on them than on ``str``.
-    """
-    needles = [gate.encode() for gate in gates]
-    if accelerate:
-        try:
-            from ahocorasick_rs import BytesAhoCorasick
-        except ImportError:
-            pass
-        else:
-            find = BytesAhoCorasick(needles).find_matches_as_indexes
-            return lambda lowered: bool(find(lowered))
-    return lambda lowered: any(needle in lowered for needle in needles)
-
-
 #: A handler tries one candidate: (start, end, label) of a secret, or None.
 Found = tuple[int, int, str]
-
-
-def card_hits(text: str) -> list[tuple[int, int]]:
-    """Where card numbers are in ``text``: (start, end) of each, in order.
-
-    Each maximal run of digits with single spaces or dashes between is read once, and every
-    group boundary in it is tried as a start (a card may follow another number in the same
-    run: "qty 12 4111 1111 1111 1111"). Windows are 13-19 digits of groups of 3+ digits, so
-    the work per group is bounded.
-    """
-    hits: list[tuple[int, int]] = []
-    for run in _CARD_RUNS.finditer(text):
-        start, end = run.span()
-        if end - start < 13:
-            continue
-        if start >= 2 and text[start - 1] in ".," and text[start - 2].isdigit():
-            continue  # the decimals of a number
-        if end + 1 < len(text) and text[end] in ".," and text[end + 1].isdigit():
-            continue
-        groups = [g.span() for g in _DIGIT_GROUP.finditer(text, start, end)]
-        i = 0
-        while i < len(groups):
-            found_end = -1
-            digits = ""
-            j = i
-            while j < len(groups) and groups[j][1] - groups[j][0] >= 3 and len(digits) < 19:
-                digits += text[groups[j][0] : groups[j][1]]
-                j += 1
-                if 13 <= len(digits) <= 19 and is_card_number(digits):
-                    found_end = groups[j - 1][1]
-                    break
-            if found_end >= 0:
-                hits.append((groups[i][0], found_end))
-                i = j
-            else:
-                i += 1
-    return hits
-
-
-def luhn_ok(digits: str) -> bool:
-    """The Luhn check: every second digit from the right doubled (its digits summed)."""
-    kept = digits[-1::-2]
-    doubled = digits[-2::-2].translate(_LUHN_DOUBLED)
-    return (sum(map(int, kept)) + sum(map(int, doubled))) % 10 == 0
-
-
-def is_card_number(digits: str) -> bool:
-    """13-19 digits of a card network's prefix and length that pass the Luhn check."""
-    n = len(digits)
-    if not 13 <= n <= 19:
-        return False
-    for prefix, lengths in CARD_PREFIXES:
-        if digits.startswith(prefix) and n in lengths:
-            return luhn_ok(digits)
-    return False
 
 
 def _credential_like(secret: str) -> bool:
@@ -267,7 +187,11 @@ class TextScanner:
         # The clean verdict checks the gates; what they do not cover (user key patterns'
         # separators, "@" for emails) is checked as a trigger of its own.
         extra = [t for t in table if t != _MARKER_START and not any(g in t for g in GATES)]
-        self._gated = gate_check((*GATES, *extra), accelerate)
+        self._gates = Gates((*GATES, *extra), accelerate)
+        # gate -> the triggers it stands for; triggers no gate is inside of (a PEM header,
+        # whose match always holds "key") are looked for whenever the text is scanned.
+        self._by_gate = {g: tuple(t for t in table if g in t) for g in self._gates.gates}
+        self._ungated = tuple(t for t in table if not any(g in t for g in self._gates.gates))
         self._value_patterns = tuple(value_patterns)
 
     # -- the clean verdict ---------------------------------------------------------------
@@ -279,11 +203,15 @@ class TextScanner:
         return lowered
 
     def present(self, lowered: str) -> list[str]:
-        return [t for t in self._triggers if t in lowered]
+        """The triggers in ``lowered``: those of the gates present, plus the ungated ones."""
+        gates = self._gates.present(lowered.encode("utf-8", "ignore"))
+        candidates = {t for g in gates for t in self._by_gate[g]}
+        candidates.update(self._ungated)
+        return [t for t in self._triggers if t in candidates and t in lowered]
 
     @staticmethod
     def card_run(text: str) -> bool:
-        return _CARD_RUN in text.encode("utf-8", "ignore").translate(_CARDISH)
+        return CARD_RUN in text.encode("utf-8", "ignore").translate(CARDISH)
 
     @staticmethod
     def digit_count(text: str) -> int:
@@ -292,7 +220,9 @@ class TextScanner:
     def suspect(self, text: str) -> bool:
         """Could ``text`` hold a secret? False is final; True means scan it."""
         data = text.encode("utf-8", "ignore")
-        if self._gated(data.lower()) or _CARD_RUN in data.translate(_CARDISH):
+        # Unicode lower-casing, as the scan and the key rules use ("K", the Kelvin sign, is "k")
+        lowered = text.lower().encode("utf-8", "ignore")
+        if self._gates.any(lowered) or CARD_RUN in data.translate(CARDISH):
             return True
         if self._phone and self.digit_count(text) >= 8:
             return True
@@ -409,6 +339,8 @@ class TextScanner:
         basic = shape.check == "credential" and lowered.startswith("basic", pos)
         if basic and not _credential_like(text[start:end]):
             return None
+        if shape.check == "userinfo" and text[start:end] in _REDACTED_USERINFO:
+            return None  # the HTTP conventions' own placeholder
         if end == m.end() and shape.label != "url credentials":
             # A token longer than the shape's bound goes whole: no tail is left behind.
             run = _TOKEN_RUN.match(text, end)

@@ -9,22 +9,24 @@ structured values are scrubbed before they are cut to size). It looks at:
 - text: secret shapes inside strings (``_scrub_text.py``: API keys, tokens, ``name=value``,
   card numbers, URL credentials, PEM blocks...), in time linear in the text;
 - structure: JSON strings are decoded and walked key by key, without recursion
-  (``_scrub_walk.py``).
+  (``_scrub_walk.py``);
+- URL paths: token-like segments (``_scrub_paths.py``); card numbers (``_scrub_cards.py``).
+
+Options, the callback and identifier keys are in ``_scrub_options.py``.
 
 What it replaced is listed in the ``obs.scrubbed`` attribute, so a user can see why a value is
 missing. The replacement names the pattern (``[scrubbed: api key]``), never the secret.
 
 The clean path is the hot one: key verdicts and short clean values are remembered in bounded
 caches (keys, routes and templates repeat), and a string that contains no trigger literal and
-few digits is judged clean after one lower-casing and a handful of substring searches.
+no card-like digit run is judged clean after one pass for the literals and one for the digits.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -33,9 +35,19 @@ from opentelemetry.util.types import Attributes, AttributeValue
 
 from obs._attributes import has_lone_surrogates, safe_text
 from obs._scrub_cache import BoundedCache
+from obs._scrub_cards import is_card_number
 from obs._scrub_keys import KeyNames
-from obs._scrub_patterns import KEY_RULES, PII_KINDS, REPLACEMENT
-from obs._scrub_text import TextScanner, is_card_number
+from obs._scrub_options import (
+    IDENTIFIER_KEYS,
+    SAFE_KEYS,
+    ScrubbingOptions,
+    ScrubCallback,
+    ScrubMatch,
+    declare_identifier_keys,
+)
+from obs._scrub_paths import PATH_KEYS, PathTokens
+from obs._scrub_patterns import KEY_RULES, REPLACEMENT
+from obs._scrub_text import TextScanner
 from obs._scrub_walk import TooLarge, dumps, scrub_structure
 
 __all__ = [
@@ -60,145 +72,15 @@ _CACHE_MAX_LENGTH = 256
 _MAX_JSON = 1_000_000
 #: JSON inside a JSON string inside ... is decoded this many levels deep, then read as text.
 _MAX_JSON_NESTING = 2
-#: Attributes holding a URL path, whose token-like segments are scrubbed (see README).
-PATH_KEYS = frozenset({"url.path", "url.full", "http.target"})
-# A path segment that reads as a token: 24+ URL-safe characters (checked further in
-# ``_token_like``). Searched only in ``PATH_KEYS`` values.
-_PATH_SEGMENT = re.compile(r"(?<=/)[A-Za-z0-9_\-.~=+%]{24,2048}(?=[/?#;]|\Z)")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_ALNUM_RUN = re.compile(r"[A-Za-z0-9]{16,}")
 _CARD_MIN = 10**12
 
 
-def declare_identifier_keys(*keys: str) -> None:
-    """Attributes an integration writes whose values are ids, names or enumerations.
-
-    They are never scrubbed by name and their values are not searched, which keeps unique ids
-    off the hot path's slow search (see ``IDENTIFIER_KEYS``).
-    """
-    IDENTIFIER_KEYS.update(keys)
-
-
 _UNSEEN = object()
-
-#: Attributes obs itself writes whose values are never secrets.
-_SAFE_KEYS = frozenset({"obs.scrubbed", "obs.msg_template", "obs.level", "obs.span_type"})
-
-#: Semantic-convention attributes whose values are identifiers, names or enumerations: their
-#: keys are never secret and their values are not searched (a numeric message id is not a card
-#: number, and an id is unique per span, so searching it would never hit the cache).
-IDENTIFIER_KEYS: set[str] = set(
-    {
-        "http.request.method",
-        "http.route",
-        "http.response.status_code",
-        "url.scheme",
-        "server.address",
-        "server.port",
-        "client.address",
-        "client.port",
-        "network.protocol.name",
-        "network.protocol.version",
-        "network.peer.address",
-        "error.type",
-        "messaging.system",
-        "messaging.operation.type",
-        "messaging.operation.name",
-        "messaging.destination.name",
-        "messaging.destination.template",
-        "messaging.message.id",
-        "messaging.message.conversation_id",
-        "messaging.batch.message_count",
-        "messaging.message.body.size",
-        "messaging.consumer.group.name",
-        "gen_ai.operation.name",
-        "gen_ai.provider.name",
-        "gen_ai.request.model",
-        "gen_ai.response.model",
-        "gen_ai.response.id",
-        "gen_ai.response.finish_reasons",
-        "gen_ai.output.type",
-        "code.function.name",
-        "obs.level",
-        "obs.span_type",
-        "obs.level_num",
-    }
-)
-
-
-@dataclass(frozen=True)
-class ScrubMatch:
-    """A value the scrubber is about to replace, handed to the user's callback."""
-
-    path: str
-    value: Any
-    pattern: str
-
-
-#: Return ``None`` to scrub the value, anything else to keep that instead.
-ScrubCallback = Callable[[ScrubMatch], Any]
-
-
-@dataclass(frozen=True)
-class ScrubbingOptions:
-    """How obs scrubs; pass to ``obs.configure(scrubbing=...)`` (``False`` turns it off).
-
-    ``extra_patterns`` are KEY patterns (regexes searched, case-insensitively, in attribute
-    keys, dict keys and the ``name`` of ``name=value`` inside text). ``value_patterns`` are
-    VALUE patterns: ``{label: regex}``, searched in every string value, each match replaced by
-    ``[scrubbed: <label>]`` (their cost is the regex's: keep them free of nested repeats).
-    ``pii`` switches on the built-in value patterns for personal data: ``"email"``,
-    ``"phone"``. ``path_tokens`` scrubs token-like segments of URL paths (on by default).
-    """
-
-    extra_patterns: Sequence[str] = ()
-    callback: ScrubCallback | None = None
-    #: Attribute keys never scrubbed by name (their values are still searched).
-    safe_keys: Sequence[str] = field(default_factory=tuple)
-    value_patterns: Mapping[str, str] = field(default_factory=dict)
-    pii: Sequence[str] = ()
-    path_tokens: bool = True
-
-    def __post_init__(self) -> None:
-        if isinstance(self.extra_patterns, str) or isinstance(self.pii, str):
-            raise TypeError("extra_patterns and pii take a sequence of strings, not a string")
-        unknown = set(self.pii) - set(PII_KINDS)
-        if unknown:
-            raise ValueError(f"unknown pii kinds {sorted(unknown)}; known: {list(PII_KINDS)}")
-        for label, regex in dict(self.value_patterns).items():
-            re.compile(regex)  # fail at configure, not at the first span
-            if not label:
-                raise ValueError("value_patterns need a non-empty label")
 
 
 def _plain(text: str) -> str:
     """An exact ``str`` (a subclass may override ``lower``, ``__eq__``, ``__hash__``...)."""
     return text if type(text) is str else str.__str__(text)
-
-
-def _path_start(text: str) -> int:
-    """Where the path begins: after ``scheme://authority`` in a full URL (a host is no token)."""
-    scheme = text.find("://", 0, 32)
-    if scheme < 0:
-        return 0
-    path = text.find("/", scheme + 3)
-    return path if path >= 0 else len(text)
-
-
-def _token_like(segment: str) -> bool:
-    """A path segment that reads as a credential, not as an id or a word.
-
-    Not a UUID, and holding a run of 16+ letters and digits that mixes both and is varied
-    (10+ distinct characters): a hex digest or ``secrets.token_urlsafe()`` output passes;
-    slugs (``getting-started``, ``report-2024-01-01-final``) and numbers do not.
-    """
-    if _UUID.fullmatch(segment):
-        return False
-    for m in _ALNUM_RUN.finditer(segment):
-        run = m.group(0)
-        if len(set(run)) >= 10 and not run.isdigit() and not run.isalpha():
-            return True
-    return False
 
 
 class _Nested:
@@ -228,7 +110,7 @@ class Scrubber:
     def __init__(self, options: ScrubbingOptions | None = None) -> None:
         options = options or ScrubbingOptions()
         self._callback = options.callback
-        self._safe = _SAFE_KEYS | frozenset(options.safe_keys)
+        self._safe = SAFE_KEYS | frozenset(options.safe_keys)
         # The shared set, not a copy: integrations may declare theirs after configure.
         self._identifiers = IDENTIFIER_KEYS
         self._names = KeyNames(options.extra_patterns, _Exempt(self._safe, self._identifiers))
@@ -238,8 +120,7 @@ class Scrubber:
         self._scanner = TextScanner(self._text_names, tuple(options.pii), value_patterns)
         self._clean_verdicts: BoundedCache[str, bool] = BoundedCache(10_000)
         self._clean = self._clean_verdicts.data
-        self._clean_paths: BoundedCache[str, bool] = BoundedCache(10_000)
-        self._path_tokens = options.path_tokens
+        self._paths = PathTokens(options.path_tokens)
         self._nested = [_Nested(self, depth) for depth in range(1, _MAX_JSON_NESTING + 2)]
 
     def is_marker(self, value: object) -> bool:
@@ -340,39 +221,6 @@ class Scrubber:
             found.append(path)
             return REPLACEMENT.format("too large to check")
 
-    def scrub_path(self, path: str, text: str, found: list[str]) -> str:
-        """Token-like segments of a URL path replaced (``/reset/<token>``)."""
-        if not self._path_tokens or len(text) < 25:
-            return text
-        pieces: list[str] = []
-        done = 0
-        for m in _PATH_SEGMENT.finditer(text, _path_start(text)):
-            segment = m.group(0)
-            if not _token_like(segment):
-                continue
-            replacement = self._decide_text(path, segment, "path token")
-            if replacement == segment:
-                continue
-            found.append(path)
-            pieces.append(text[done : m.start()])
-            pieces.append(replacement)
-            done = m.end()
-        if not pieces:
-            return text
-        pieces.append(text[done:])
-        return "".join(pieces)
-
-    def _path_clean(self, text: str) -> bool:
-        if not self._path_tokens or len(text) < 25:
-            return True
-        verdict = self._clean_paths.data.get(text)
-        if verdict is None:
-            segments = _PATH_SEGMENT.finditer(text, _path_start(text))
-            verdict = not any(_token_like(m.group(0)) for m in segments)
-            if len(text) <= _CACHE_MAX_LENGTH:
-                self._clean_paths.remember(text, verdict)
-        return verdict
-
     def _may_hold_secret(self, text: str) -> bool:
         if len(text) <= _CACHE_MAX_LENGTH and text in self._clean:
             return False
@@ -391,7 +239,7 @@ class Scrubber:
         if isinstance(value, str):
             new = self.scrub_text(path, value, found)
             if key in PATH_KEYS:
-                new = self.scrub_path(path, new, found)
+                new = self._paths.scrub(path, new, found, self._decide_text)
             return new
         if type(value) is int:
             return self.scrub_int(path, value, found)
@@ -433,9 +281,9 @@ class Scrubber:
     def _value_clean(self, key: str, value: Any) -> bool:
         if type(value) is str:
             if value in self._clean:
-                return key not in PATH_KEYS or self._path_clean(value)
+                return key not in PATH_KEYS or self._paths.clean(value)
             return not self._may_hold_secret(value) and (
-                key not in PATH_KEYS or self._path_clean(value)
+                key not in PATH_KEYS or self._paths.clean(value)
             )
         if type(value) is int:
             return value < _CARD_MIN or not is_card_number(str(value))
