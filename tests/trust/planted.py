@@ -109,7 +109,7 @@ def shape(kind: str) -> Planted:
         card = luhn_card()
         return Planted(kind, f"pay with {spaced(card)}", (card, spaced(card)))
     if kind == "card number (int)":
-        card = luhn_card("5")
+        card = luhn_card("51")  # Mastercard: a network prefix, as real cards have
         return Planted(kind, card, (card, spaced(card)), value=int(card))
     if kind == "jwt":
         s = "eyJhbGciOiJIUzI1NiJ9." + _chars(40, _ALNUM + "_-") + "." + _chars(43, _ALNUM + "_-")

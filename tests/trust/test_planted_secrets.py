@@ -69,9 +69,7 @@ MISSING_PATTERN: dict[str, str] = {
 # Leaks still open: names per mode, each a strict xfail naming the missing pattern. When the
 # pattern lands (the scrubber is rewritten on its own branch), the test passes, the xfail
 # fails, and the entry must go. Everything not listed here must pass today.
-KNOWN_LEAKS_BY_MODE: dict[str, tuple[str, ...]] = {
-    "capture all": ("http body: card number (int)",),
-}
+KNOWN_LEAKS_BY_MODE: dict[str, tuple[str, ...]] = {}
 
 
 def _missing(name: str) -> str:
