@@ -333,3 +333,21 @@ def test_unknown_genai_capture_value_warns_and_is_ignored(
         obs_openai.uninstrument_openai()
     attrs = dict(obs_capture.one("chat gpt-4o-mini").attributes or {})
     assert "gen_ai.input.messages" not in attrs  # obs's own default: off
+
+
+def test_a_secret_at_the_attribute_limit_leaves_no_prefix(
+    obs_capture: Capture, client: Any
+) -> None:
+    """Prompts are scrubbed whole, then cut: a key straddling the 8,192-character limit must
+    not leave its first characters behind (cut first, the rest is too short to recognise)."""
+    secret = "sk-proj-" + "Ab1" * 16
+    obs_openai.instrument_openai(capture_content=True)
+    try:
+        for pad in range(8080, 8200, 3):
+            messages = [{"role": "user", "content": "x" * pad + " " + secret}]
+            client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    finally:
+        obs_openai.uninstrument_openai()
+    for span in obs_capture.find("chat gpt-4o-mini"):
+        recorded = str((span.attributes or {})["gen_ai.input.messages"])
+        assert "sk-proj-Ab1Ab" not in recorded

@@ -9,6 +9,7 @@ from __future__ import annotations
 from opentelemetry import metrics as _metrics_api
 from opentelemetry import trace as _trace_api
 
+from obs._alerts import AlertRule, ConsoleChannel, SlackWebhook, Webhook, alert_status
 from obs._baggage import baggage, get_baggage
 from obs._config import Obs, configure, force_flush, shutdown
 from obs._integration import Integration
@@ -38,6 +39,8 @@ def meter(name: str, version: str | None = None) -> _metrics_api.Meter:
 
 
 __all__ = [
+    "AlertRule",
+    "ConsoleChannel",
     "Integration",
     "IntegrationInfo",
     "LogHandler",
@@ -47,8 +50,11 @@ __all__ = [
     "ScrubMatch",
     "ScrubbingOptions",
     "Settings",
+    "SlackWebhook",
     "StructlogProcessor",
+    "Webhook",
     "__version__",
+    "alert_status",
     "baggage",
     "configure",
     "counter",

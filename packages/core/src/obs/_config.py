@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace import SpanLimits, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
-from obs import _otlp_endpoints, _registry, _settings, _spans
+from obs import _alerts, _otlp_endpoints, _registry, _settings, _spans
 from obs._attributes import MAX_STRING_LENGTH
 from obs._console import ConsoleProcessor
 from obs._diagnostics import logger
@@ -251,6 +251,8 @@ def configure(
     instrument: InstrumentOption = False,
     logging: bool | str | None = None,
     logging_levels: Mapping[str, str | int] | None = None,
+    alerts: _alerts.AlertsOption = None,
+    alert_channels: Mapping[str, Any] | None = None,
 ) -> Obs:
     """Configure tracing, logs-as-spans and metrics for this process. See the README.
 
@@ -284,6 +286,8 @@ def configure(
         endpoints = _otlp_endpoints.resolve(otlp_endpoint, otlp)
         # Spans leave the process (or the user said none should): the local outputs stay quiet.
         otlp_on = endpoints.traces is not None or endpoints.traces_off
+        # Checked before anything is built: a bad rule fails here, naming the rule and field.
+        alert_config = _alerts.prepare(alerts, alert_channels, _store_path(store, otlp_on))
         processors: list[SpanProcessor] = []
         readers: list[MetricReader] = list(metric_readers)
         if console is None:
@@ -333,6 +337,7 @@ def configure(
         # After the providers: a record logged from here on has somewhere to go.
         _logging_stdlib.install(logging, logging_levels)
         instrumented = _instrument(instrument)
+        _alerts.start(alert_config, store_path=store_path, scrubber=scrubber)
         _state.handle = Obs(
             settings=settings,
             resource=resource,
@@ -511,6 +516,7 @@ def force_flush(timeout_millis: int = 30_000) -> bool:
 def shutdown() -> None:
     """Flush and stop obs's exporters; telemetry after this is dropped until reconfigured."""
     with _state.lock:
+        _alerts.stop()
         started = time.monotonic()
         if _state.tracer_provider is not None:
             _retire_tracer_provider(_state.tracer_provider, _state.owns_tracer_provider)

@@ -164,7 +164,9 @@ class ConsoleProcessor(SpanProcessor):
         duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
         text = safe_text(attrs.get("obs.msg", span.name))
         kind = "" if span.kind is SpanKind.INTERNAL else f" {span.kind.name.lower()}"
-        detail = f"{_format_duration(duration_ms)}{kind}"
+        code = attrs.get("http.response.status_code")
+        status = f" {code}" if type(code) is int else ""
+        detail = f"{_format_duration(duration_ms)}{kind}{status}"
         if failed:
             error = attrs.get("error.type") or span.status.description or "error"
             mark = f"✗ {safe_text(error)}"

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from obs.instrumentation import truncate
+from obs.instrumentation import to_attribute_value
 from obs_openai import _semconv as sc
 
 Part = dict[str, Any]
@@ -28,7 +28,10 @@ def get(obj: object, name: str) -> Any:
 
 
 def encode(value: object) -> str:
-    return truncate(json.dumps(value, ensure_ascii=False, default=str))
+    """Messages as one JSON attribute, scrubbed whole before any cut (a secret straddling the
+    attribute limit must not leave its prefix behind)."""
+    encoded = to_attribute_value(value)
+    return encoded if isinstance(encoded, str) else json.dumps(encoded, default=str)
 
 
 def _arguments(raw: object) -> object:

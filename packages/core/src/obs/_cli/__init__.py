@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_store_options(_traces.add_parser(commands))
     add_store_options(_waterfall.add_parser(commands))
     _programs.add_parsers(commands)
+
+    from obs._alerts.cli import add_command as add_alerts_command  # `obs alerts [run]`
+
+    add_alerts_command(commands)
     return parser
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from obs._cli._output import local_time, print_table
 from obs._cli._session import store_session
-from obs._store import recent_traces
+from obs._store import TraceSummary, recent_traces
 
 
 def run_traces(args: argparse.Namespace) -> int:
@@ -23,7 +23,16 @@ def run_traces(args: argparse.Namespace) -> int:
             min_duration_ms=args.min_ms,
         )
     if args.json:
-        keys = ["trace_id", "start_ns", "duration_ms", "spans", "errors", "services", "root"]
+        keys = [
+            "trace_id",
+            "start_ns",
+            "duration_ms",
+            "spans",
+            "errors",
+            "services",
+            "root",
+            "status_code",
+        ]
         rows = [
             dict(
                 zip(
@@ -36,6 +45,7 @@ def run_traces(args: argparse.Namespace) -> int:
                         t.error_count,
                         ",".join(t.services),
                         t.root_label,
+                        t.root_status_code,
                     ),
                     strict=True,
                 )
@@ -53,7 +63,7 @@ def run_traces(args: argparse.Namespace) -> int:
             ", ".join(t.services),
             t.span_count,
             round(t.duration_ms, 2),
-            "error" if t.error_count else "ok",
+            _status(t),
         )
         for t in traces
     ]
@@ -61,6 +71,13 @@ def run_traces(args: argparse.Namespace) -> int:
     if traces:
         print(f"next: obs trace {traces[0].trace_id[:8]}")
     return 0
+
+
+def _status(trace: TraceSummary) -> str:
+    """``ok``/``error``, after the root's HTTP status code when it has one (``404 ok``)."""
+    verdict = "error" if trace.error_count else "ok"
+    code = trace.root_status_code
+    return verdict if code is None else f"{code} {verdict}"
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:

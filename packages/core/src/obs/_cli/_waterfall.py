@@ -115,6 +115,8 @@ def _label(span: StoredSpan) -> str:
     if span.is_log:
         return safe_text(f"{(span.level or 'log').upper()} {span.message or span.name}")
     name = safe_text(span.message or span.name)  # a templated span shows its rendered text
+    if span.status_code is not None:
+        name = f"{name} → {span.status_code}"
     return name if span.kind == "internal" else f"{name} ({safe_text(span.kind)})"
 
 

@@ -191,14 +191,29 @@ class TraceSummary:
     root_name: str | None  # the root span's name (low cardinality: filter on this)
     root_label: str | None  # what to show: a templated root's rendered message, else its name
     root_service: str | None
+    #: The root span's ``http.response.status_code``, when it answered an HTTP request.
+    root_status_code: int | None = None
 
 
+_STATUS_CODE = (
+    # json_valid first: a hostile row (deeply nested, malformed) yields NULL, never an error.
+    "CASE WHEN json_valid({0}.attributes) "
+    "THEN {0}.attributes ->> '$.\"http.response.status_code\"' END"
+)
 _TRACE_COLUMNS = (
     "t.trace_id, t.start_ns, t.end_ns, t.span_count, t.error_count, t.root_name, "
     "t.root_message, t.root_service, "
     "(SELECT group_concat(s2.service, char(31)) FROM trace_services s2 "
-    " WHERE s2.trace_id = t.trace_id) AS services"
+    " WHERE s2.trace_id = t.trace_id) AS services, "
+    # The root's status code: one look-up among the trace's own rows (primary-key prefix).
+    f"(SELECT {_STATUS_CODE.format('s3')} FROM spans s3 "
+    " WHERE s3.trace_id = t.trace_id AND s3.name = t.root_name "
+    " ORDER BY s3.start_ns LIMIT 1) AS root_status"
 )
+
+
+def _status_code(value: object) -> int | None:
+    return value if type(value) is int and 100 <= value <= 999 else None
 
 
 def recent_traces(
@@ -266,6 +281,7 @@ def recent_traces(
             root_name=root_name,
             root_label=root_message or root_name,
             root_service=root_service,
+            root_status_code=_status_code(root_status),
         )
         for (
             trace_id,
@@ -277,6 +293,7 @@ def recent_traces(
             root_message,
             root_service,
             services,
+            root_status,
         ) in rows
     ]
 
@@ -301,6 +318,8 @@ class StoredSpan:
     events: str
     links: str
     resource: str
+    #: ``http.response.status_code``, read like ``error_type``.
+    status_code: int | None = None
 
     @property
     def duration_ms(self) -> float:
@@ -338,7 +357,7 @@ _SPAN_COLUMNS = (
     "status_message, is_log, level, message, "
     # json_valid first: a hostile row (deeply nested, malformed) yields NULL, never an error.
     "CASE WHEN json_valid(attributes) THEN attributes ->> '$.\"error.type\"' END, "
-    "attributes, events, links, resource"
+    "attributes, events, links, resource, " + _STATUS_CODE.format("spans")
 )
 
 
@@ -356,5 +375,6 @@ def trace_spans(conn: sqlite3.Connection, trace_id_prefix: str) -> list[StoredSp
         values[10] = bool(values[10])
         error_type = values[13]
         values[13] = None if error_type is None else str(error_type)
+        values[18] = _status_code(values[18])
         spans.append(StoredSpan(*values))
     return spans
