@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import obs
-from obs import _diagnostics, _registry
+import obs.instrumentation
+import obs.testing
 
 
 def make_distribution(
@@ -28,15 +29,24 @@ def make_distribution(
 
 
 GOOD = """
+    from dataclasses import dataclass
+
     from obs import Integration
+    from obs.instrumentation import IntegrationOptions
+
+    @dataclass(frozen=True)
+    class Options(IntegrationOptions):
+        flag: bool = False
+        level: int = 0
 
     class Thing(Integration):
         name = "{name}"
         requirement = "{req}"
+        options = Options
         calls = []
 
-        def _instrument(self, **options):
-            Thing.calls.append(("instrument", options))
+        def _instrument(self, options):
+            Thing.calls.append(("instrument", {{"flag": options.flag, "level": options.level}}))
 
         def _uninstrument(self):
             Thing.calls.append(("uninstrument", {{}}))
@@ -46,10 +56,9 @@ GOOD = """
 @pytest.fixture
 def site(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
-    _diagnostics.reset_said()
+    obs.testing.reset_diagnostics()
     yield tmp_path
-    for name in [n for n in list(_registry._loaded) if n.startswith("fake")]:
-        _registry._loaded.pop(name).uninstrument()
+    obs.testing.reset()
     for mod in [m for m in sys.modules if m.startswith("fake_")]:
         del sys.modules[mod]
 
@@ -79,7 +88,7 @@ def test_instrument_and_uninstrument_are_idempotent(site, obs_capture):
     assert result.status == "instrumented"
     obs.instrument("fakegood")
     module = sys.modules["fake_good"]
-    assert module.Thing.calls == [("instrument", {"flag": True})]
+    assert module.Thing.calls == [("instrument", {"flag": True, "level": 0})]
     assert info_for("fakegood").status == "instrumented"
     obs.uninstrument("fakegood")
     obs.uninstrument("fakegood")
@@ -156,7 +165,7 @@ def test_instrument_failure_is_contained(site, caplog):
 
         class Thing(Integration):
             name = "fakefail"
-            def _instrument(self, **options):
+            def _instrument(self, options):
                 raise RuntimeError("host changed its API")
             def _uninstrument(self):
                 pass
@@ -196,7 +205,7 @@ def test_configure_instrument_option(site, obs_capture):
     )
     handle = obs_capture.configure(instrument={"fakecfg": {"level": 2}})
     assert handle.instrumented == ("fakecfg",)
-    assert sys.modules["fake_cfg"].Thing.calls == [("instrument", {"level": 2})]
+    assert sys.modules["fake_cfg"].Thing.calls == [("instrument", {"flag": False, "level": 2})]
 
 
 def test_declared_requirement_matches_class_requirement():
@@ -204,6 +213,6 @@ def test_declared_requirement_matches_class_requirement():
     for integration in obs.integrations():
         if integration.name not in ("fastapi", "faststream", "openai", "burr"):
             continue
-        instance = _registry.get(integration.name)
+        instance = obs.instrumentation.find_integration(integration.name)
         assert instance is not None
         assert instance.requirement == integration.requirement

@@ -23,6 +23,13 @@ broker = RedisBroker()
 kinds = [type(m).__name__ for m in broker.middlewares]
 print("fastapi", FastAPIIntegration().is_instrumented, obs_fastapi.is_instrumented(app))
 print("faststream", FastStreamIntegration().is_instrumented, "RedisTelemetryMiddleware" in kinds)
+
+# However the integrations were switched on, obs.uninstrument() restores the hosts exactly.
+import inspect, obs
+from faststream._internal.broker.broker import BrokerUsecase
+obs.uninstrument()
+plain = [inspect.isfunction(vars(c)["__init__"]) for c in (FastAPI, BrokerUsecase)]
+print("restored", all(plain), obs_fastapi.is_instrumented(FastAPI()))
 """
 
 
@@ -51,3 +58,4 @@ def test_unchanged_program_is_instrumented(tmp_path, launcher):
     assert result.returncode == 0, result.stderr
     assert "fastapi True True" in result.stdout
     assert "faststream True True" in result.stdout
+    assert "restored True False" in result.stdout

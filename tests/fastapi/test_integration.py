@@ -25,7 +25,7 @@ async def test_apps_created_after_instrument_are_instrumented(obs_capture: Any) 
     assert info.status == "instrumented"
     after = build_app()
     assert obs_fastapi.is_instrumented(after)
-    assert not obs_fastapi.is_instrumented(before)
+    assert obs_fastapi.is_instrumented(before)  # apps that already existed are adopted
     async with client(after) as c:
         await c.get("/items/1")
         await c.get("/health")
@@ -38,6 +38,7 @@ async def test_apps_created_after_instrument_are_instrumented(obs_capture: Any) 
     obs.uninstrument("fastapi")
     assert FastAPI.__init__ is original_init
     assert not obs_fastapi.is_instrumented(after)
+    assert not obs_fastapi.is_instrumented(before)
     assert after._telemetry["tracing"] is True
     obs_capture.clear()
     async with client(after) as c:

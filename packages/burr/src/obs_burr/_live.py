@@ -12,10 +12,10 @@ Dictionary reads and writes are atomic under the GIL, which is all the locking n
 
 from __future__ import annotations
 
-import contextlib
-
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
+
+from obs.instrumentation import BoundedCache
 
 #: (app_id, partition_key) — one application call is open per application at a time (Burr
 #: itself tracks nested calls per app id and only reports the outermost one).
@@ -74,12 +74,9 @@ calls: dict[AppKey, CallRecord] = {}
 steps: dict[StepKey, StepRecord] = {}
 tracer_spans: dict[TracerSpanKey, StepRecord] = {}
 #: Spawned applications (``burr.core.parallelism``) -> the step of the parent that spawned them.
-spawned_by: dict[AppKey, StepKey] = {}
+#: Bounded: applications built but never run would otherwise pile up (the oldest are forgotten).
+spawned_by: BoundedCache[AppKey, StepKey] = BoundedCache(MAX_PENDING_PARENTS)
 
 
 def remember_parent(child: AppKey, parent: StepKey) -> None:
-    if len(spawned_by) >= MAX_PENDING_PARENTS:
-        # Applications built but never run would otherwise pile up: forget the oldest.
-        with contextlib.suppress(StopIteration, KeyError, RuntimeError):
-            del spawned_by[next(iter(spawned_by))]
-    spawned_by[child] = parent
+    spawned_by.put(child, parent)

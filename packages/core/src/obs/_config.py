@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace import SpanLimits, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
-from obs import _alerts, _otlp_endpoints, _registry, _settings, _spans
+from obs import _alerts, _arguments, _otlp_endpoints, _registry, _settings, _spans
 from obs._attributes import MAX_STRING_LENGTH
 from obs._console import ConsoleProcessor
 from obs._diagnostics import logger
@@ -240,7 +240,7 @@ def configure(
     span_processors: Sequence[SpanProcessor] = (),
     metric_readers: Sequence[MetricReader] = (),
     sample_rate: float | None = None,
-    scrubbing: ScrubbingOptions | bool = True,
+    scrubbing: ScrubbingOptions | bool | Sequence[str] = True,
     propagation: PropagationPolicy | str | None = None,
     capture_content: bool | None = None,
     min_level: str | None = None,
@@ -258,6 +258,14 @@ def configure(
 
     Defaults protect users: scrubbing on, content capture off, propagation ``"trust"``.
     """
+    # Checked at the boundary: wrong types name the argument, bad OBS_* values fall back.
+    checked = _arguments.configure_arguments(locals())
+    propagation, min_level, scrubbing = (
+        checked[k] for k in ("propagation", "min_level", "scrubbing")
+    )
+    sample_rate, store_max_age_s, store_max_size_mb = (
+        checked[k] for k in ("sample_rate", "store_max_age_s", "store_max_size_mb")
+    )
     with _state.lock:
         # -- settings ---------------------------------------------------------------------
         if propagation is None:
@@ -476,17 +484,7 @@ def _configure_metrics(
 
 
 def _instrument(option: InstrumentOption) -> tuple[str, ...]:
-    if option is False or option is None:
-        return ()
-    if option is True:
-        results = _registry.instrument()
-    elif isinstance(option, Mapping):
-        results = []
-        for name, options in option.items():
-            results.extend(_registry.instrument(name, **dict(options)))
-    else:
-        results = _registry.instrument(*option)
-    return tuple(r.name for r in results if r.status == "instrumented")
+    return _registry.instrument_option(option)
 
 
 def current() -> Obs | None:

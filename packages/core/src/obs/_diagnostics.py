@@ -7,7 +7,8 @@ distinct cause, to avoid flooding a busy service's logs) and swallowed.
 from __future__ import annotations
 
 import logging
-import threading
+
+from obs._runtime import forget_diagnostics, runtime
 
 logger = logging.getLogger("obs")
 
@@ -46,18 +47,16 @@ class _ScrubbingFilter(logging.Filter):
 
 logger.addFilter(_ScrubbingFilter())
 
-_said: set[str] = set()
-_said_lock = threading.Lock()
-
 
 def once(key: str) -> bool:
     """True the first time ``key`` is seen in this process, False afterwards."""
-    if key in _said:
+    state = runtime()
+    if key in state.said:
         return False
-    with _said_lock:
-        if key in _said:
+    with state.lock:
+        if key in state.said:
             return False
-        _said.add(key)
+        state.said.add(key)
         return True
 
 
@@ -78,5 +77,4 @@ def internal_error(where: str, exc: BaseException | None = None) -> None:
 
 def reset_said() -> None:
     """Forget what was said (tests use this to observe a first-time message again)."""
-    with _said_lock:
-        _said.clear()
+    forget_diagnostics()

@@ -10,6 +10,7 @@ them). Each proxy call is one attribute load and one call; the benchmark measure
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -190,7 +191,11 @@ class SwappableMeter(metrics_api.Meter):
         super().__init__(key[0], key[1], key[2])
         self._key = key
         self._lock = threading.Lock()
-        self._instruments: list[_Instrument] = []
+        # Held weakly: an instrument nobody holds any more (an integration switched on again
+        # with new options) need not be re-bound, and must not pile up per configure().
+        # Observable instruments are held strongly: their callbacks are why they exist.
+        self._instruments: weakref.WeakSet[_Instrument] = weakref.WeakSet()
+        self._observables: list[_Instrument] = []
         self.bind(provider)
 
     def bind(self, provider: metrics_api.MeterProvider) -> None:
@@ -199,13 +204,16 @@ class SwappableMeter(metrics_api.Meter):
             name, version, schema_url, dict(attributes) if attributes else None
         )
         with self._lock:
-            for instrument in self._instruments:
+            for instrument in [*self._instruments, *self._observables]:
                 instrument.bind(self._real)
 
     def _make(self, cls: type[_Instrument], name: str, **kwargs: Any) -> Any:
         instrument = cls(name, kwargs, self._real)
         with self._lock:
-            self._instruments.append(instrument)
+            if kwargs.get("callbacks"):
+                self._observables.append(instrument)
+            else:
+                self._instruments.add(instrument)
         return instrument
 
     def create_counter(

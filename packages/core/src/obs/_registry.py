@@ -7,8 +7,7 @@ imported, so a missing or too-old host is a one-line message, never an import tr
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
 from typing import Any, Literal
@@ -17,6 +16,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from obs._diagnostics import logger, once
 from obs._integration import Integration
+from obs._options import OptionsError
+from obs._runtime import runtime
 from obs._settings import env_list
 
 GROUP = "obs.integrations"
@@ -41,8 +42,8 @@ class IntegrationInfo:
         return self.status in ("instrumented", "available")
 
 
-_lock = threading.RLock()
-_loaded: dict[str, Integration] = {}
+#: What ``configure(instrument=...)`` accepts.
+InstrumentOption = bool | str | Sequence[str] | Mapping[str, Mapping[str, Any]] | None
 
 
 def _declared_requirement(ep: EntryPoint) -> str | None:
@@ -95,8 +96,9 @@ def _dist_name(ep: EntryPoint) -> str | None:
 
 def _load(name: str, ep: EntryPoint) -> Integration | str:
     """The integration instance, or an error message."""
-    with _lock:
-        existing = _loaded.get(name)
+    loaded = runtime().loaded
+    with runtime().lock:
+        existing = loaded.get(name)
         if existing is not None:
             return existing
         try:
@@ -106,7 +108,7 @@ def _load(name: str, ep: EntryPoint) -> Integration | str:
                 return f"entry point {ep.value} is not an obs.Integration"
         except Exception as exc:
             return f"entry point {ep.value} failed to load: {type(exc).__name__}: {exc}"
-        _loaded[name] = instance
+        loaded[name] = instance
         return instance
 
 
@@ -128,7 +130,7 @@ def _inspect(
         status, detail = check_requirement(requirement)
         if status != "available":
             return IntegrationInfo(name, status, detail, dist, requirement), None
-    if not load and name not in _loaded:
+    if not load and name not in runtime().loaded:
         detail = "ready" if requirement is None else detail
         return IntegrationInfo(name, "available", detail, dist, requirement), None
     loaded = _load(name, ep)
@@ -140,6 +142,9 @@ def _inspect(
         if status != "available":
             return IntegrationInfo(name, status, detail, dist, requirement), None
     if loaded.is_instrumented:
+        waiting = loaded.waiting_for
+        if waiting is not None:
+            detail = f"{detail}; switches on when the app imports {waiting}"
         return IntegrationInfo(
             name, "instrumented", detail if requirement else "instrumented", dist, requirement
         ), loaded
@@ -176,8 +181,15 @@ def _report(info: IntegrationInfo, explicit: bool) -> None:
         )
 
 
+def _check_names(where: str, names: tuple[object, ...]) -> None:
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: names takes str, not {name!r} ({type(name).__name__})")
+
+
 def instrument(*names: str, **options: Any) -> list[IntegrationInfo]:
     """Switch on the named integrations (all usable ones when none is named)."""
+    _check_names("obs.instrument", names)
     found = _entry_points()
     explicit = bool(names)
     wanted: Iterable[str] = names or sorted(found)
@@ -199,31 +211,66 @@ def instrument(*names: str, **options: Any) -> list[IntegrationInfo]:
             _report(info, explicit)
             results.append(info)
             continue
-        try:
-            instance.instrument(**options)
-        except Exception as exc:
-            info = IntegrationInfo(
-                name,
-                "broken",
-                f"instrument() failed: {type(exc).__name__}: {exc}",
-                info.distribution,
-                info.requirement,
-            )
-            logger.warning(
-                "obs: integration %r failed to instrument: %s", name, info.detail, exc_info=True
-            )
-            results.append(info)
-            continue
-        results.append(
-            IntegrationInfo(name, "instrumented", info.detail, info.distribution, info.requirement)
-        )
+        results.append(_switch_on(instance, info, options))
     return results
 
 
+def _switch_on(
+    instance: Integration, info: IntegrationInfo, options: Mapping[str, Any]
+) -> IntegrationInfo:
+    name = info.name
+    try:
+        instance.instrument(**options)
+    except OptionsError as exc:
+        # The user's mistake, not the integration's: one line, no traceback.
+        logger.warning("obs: integration %r not instrumented: %s", name, exc)
+        return IntegrationInfo(name, "broken", str(exc), info.distribution, info.requirement)
+    except Exception as exc:
+        logger.warning(
+            "obs: integration %r failed to instrument: %s: %s",
+            name,
+            type(exc).__name__,
+            exc,
+            exc_info=True,
+        )
+        return IntegrationInfo(
+            name,
+            "broken",
+            f"instrument() failed: {type(exc).__name__}: {exc}",
+            info.distribution,
+            info.requirement,
+        )
+    return IntegrationInfo(name, "instrumented", info.detail, info.distribution, info.requirement)
+
+
+def instrument_option(option: InstrumentOption) -> tuple[str, ...]:
+    """``configure(instrument=...)``: True (all), a name, names, or ``{name: options}``."""
+    if option is None or option is False:
+        return ()
+    if option is True:
+        results = instrument()
+    elif isinstance(option, str):  # one name, not its letters
+        results = instrument(option)
+    elif isinstance(option, Mapping):
+        results = []
+        for name, options in option.items():
+            results.extend(instrument(name, **dict(options or {})))
+    else:
+        results = instrument(*option)
+    return tuple(r.name for r in results if r.status == "instrumented")
+
+
 def uninstrument(*names: str) -> None:
-    """Switch off the named integrations (every instrumented one when none is named)."""
-    with _lock:
-        targets = [_loaded[n] for n in (names or list(_loaded)) if n in _loaded]
+    """Switch off the named integrations (every instrumented one when none is named).
+
+    "Every" means every one that is instrumented however it was switched on: through the
+    registry, by hand, or by ``opentelemetry-instrument``.
+    """
+    _check_names("obs.uninstrument", names)
+    state = runtime()
+    with state.lock:
+        known = {**state.loaded, **state.instrumented}
+        targets = [known[n] for n in (names or list(known)) if n in known]
     for integration in targets:
         try:
             integration.uninstrument()

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from enum import Enum
 
+from obs._runtime import runtime
 from obs._scrubbing import Scrubber
 
 LEVELS: dict[str, int] = {
@@ -57,11 +58,30 @@ def parse_level(value: str) -> str:
     return level
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
 def env_flag(name: str) -> bool | None:
+    """An on/off variable; None when unset, or (said once) when it is neither."""
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return None
-    return raw.strip().lower() in ("1", "true", "yes", "on")
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value not in _FALSE:
+        from obs._diagnostics import warn_once
+
+        warn_once(
+            f"env:{name}:{raw}",
+            "obs: ignoring %s=%r (expected one of on/off, true/false, 1/0, yes/no); "
+            "using the default",
+            name,
+            raw,
+        )
+        return None
+    return False
 
 
 def env_list(name: str) -> list[str]:
@@ -84,13 +104,20 @@ class Settings:
     sample_rate: float = 1.0
 
 
-_current = Settings(scrubber=Scrubber())
+_runtime = runtime()
 
 
 def current() -> Settings:
-    return _current
+    return _runtime.settings
 
 
 def install(settings: Settings) -> None:
-    global _current
-    _current = settings
+    _runtime.settings = settings
+
+
+def install_defaults() -> None:
+    """The settings of a process that never called ``configure``."""
+    install(Settings(scrubber=Scrubber()))
+
+
+install_defaults()

@@ -1,8 +1,20 @@
 """What integration packages build on: the shared mechanics, in one place.
 
-Integrations get their tracer and meter here, extract and inject context only through the
-propagation policy, convert attributes safely, and record exceptions the same way, so every
-integration names and records things alike.
+An integration subclasses :class:`Integration` and only translates host events into obs
+calls. From here it gets:
+
+- the options contract: a frozen dataclass subclassing :class:`IntegrationOptions`, parsed and
+  type-checked before ``_instrument`` runs (:class:`OptionsError` otherwise), whose base fields
+  are the overrides every integration has (``capture_content``, ``propagation``,
+  ``tracer_provider``, ``meter_provider``) with their resolution (``options.capture()``,
+  ``options.policy()``, ``options.tracer(scope)``, ``options.meter(scope)``);
+- patching: ``self.wrap(owner, attribute, wrapper)`` (a :class:`Patch`, undone exactly on
+  ``uninstrument``, never clobbering a wrapper someone put over it);
+- :func:`live_instances`, to instrument the host objects made before obs was switched on;
+- its tracer and meter, context extraction and injection through the propagation policy, safe
+  attribute conversion, exception recording, so every integration records things alike.
+
+The README's "Writing an integration" walks through a new one.
 """
 
 from __future__ import annotations
@@ -11,10 +23,16 @@ from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
 from obs._attributes import MAX_STRING_LENGTH, to_attribute_value, to_attributes, truncate
+from obs._cache import BoundedCache
 from obs._diagnostics import internal_error, logger, warn_once
 from obs._errors import describe, error_type, record_exception
+from obs._hosts import live_instances
 from obs._integration import Integration
+from obs._lazy import lazy_exports
+from obs._options import IntegrationOptions, OptionsError
+from obs._patching import Patch, wrap
 from obs._propagation import Incoming, extract, header_getter, inject
+from obs._registry import get as find_integration
 from obs._scrubbing import REPLACEMENT, declare_identifier_keys
 from obs._settings import PropagationPolicy, parse_policy
 from obs._settings import current as settings
@@ -81,20 +99,27 @@ def distribution_version(distribution: str) -> str:
 
 __all__ = [
     "MAX_STRING_LENGTH",
+    "BoundedCache",
     "Incoming",
     "Integration",
+    "IntegrationOptions",
+    "OptionsError",
+    "Patch",
     "PropagationPolicy",
     "declare_identifier_keys",
     "describe",
     "distribution_version",
     "error_type",
     "extract",
+    "find_integration",
     "flush",
     "get_meter",
     "get_tracer",
     "header_getter",
     "inject",
     "internal_error",
+    "lazy_exports",
+    "live_instances",
     "logger",
     "parse_policy",
     "record_exception",
@@ -105,4 +130,5 @@ __all__ = [
     "to_attributes",
     "truncate",
     "warn_once",
+    "wrap",
 ]

@@ -140,7 +140,7 @@ class ObsMiddleware:
         self._capture_arguments = False
         self._capture_errors = False
         # FastAPI's native metrics, when kept, already record the request duration.
-        self._metrics = None if opts.keep_native_metrics else ServerMetrics()
+        self._metrics = None if opts.keep_native_metrics else ServerMetrics(opts.meter_provider)
 
     # -- cached per-process state, refreshed when obs is reconfigured ----------------------
     def _propagation_fields(self) -> frozenset[bytes]:

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from obs.instrumentation import PropagationPolicy, parse_policy
+from obs.instrumentation import IntegrationOptions, PropagationPolicy, parse_policy
 
 #: Read when ``excluded_urls`` is not given: comma-separated regular expressions.
 EXCLUDED_URLS_ENV = "OBS_FASTAPI_EXCLUDED_URLS"
@@ -77,6 +78,7 @@ class Options:
     keep_native_logs: bool = False
     redact_query: re.Pattern[str] | None = None
     tracer_provider: TracerProvider | None = None
+    meter_provider: MeterProvider | None = None
 
 
 def _patterns(value: str | Sequence[str] | None) -> re.Pattern[str] | None:
@@ -123,6 +125,7 @@ def resolve_options(
     keep_native_logs: bool = False,
     sensitive_query_parameters: Sequence[str] = (),
     tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
 ) -> Options:
     """Validate and pre-compute the options; unknown names raise ``TypeError`` at set-up."""
     if isinstance(sensitive_query_parameters, str):
@@ -139,7 +142,46 @@ def resolve_options(
         keep_native_logs=bool(keep_native_logs),
         redact_query=_redaction(sensitive_query_parameters),
         tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
     )
+
+
+@dataclass(frozen=True)
+class FastAPIOptions(IntegrationOptions):
+    """``obs.instrument("fastapi", **options)``: the options of ``instrument_app``.
+
+    ``capture_content`` (shared by every integration) is the default of ``capture_arguments``
+    and ``capture_validation_errors``.
+    """
+
+    excluded_urls: str | Sequence[str] | None = None
+    capture_request_headers: HeaderSelection = False
+    capture_response_headers: HeaderSelection = False
+    capture_arguments: bool | None = None
+    capture_validation_errors: bool | None = None
+    operation_spans: bool = False
+    keep_native_metrics: bool = False
+    keep_native_logs: bool = False
+    sensitive_query_parameters: Sequence[str] = ()
+
+    def resolve(self) -> Options:
+        """The per-app options, computed once for every app the integration instruments."""
+        content = self.capture_content
+        arguments, errors = self.capture_arguments, self.capture_validation_errors
+        return resolve_options(
+            excluded_urls=self.excluded_urls,
+            propagation=self.policy(),
+            capture_request_headers=self.capture_request_headers,
+            capture_response_headers=self.capture_response_headers,
+            capture_arguments=content if arguments is None else arguments,
+            capture_validation_errors=content if errors is None else errors,
+            operation_spans=self.operation_spans,
+            keep_native_metrics=self.keep_native_metrics,
+            keep_native_logs=self.keep_native_logs,
+            sensitive_query_parameters=self.sensitive_query_parameters,
+            tracer_provider=self.tracer_provider,
+            meter_provider=self.meter_provider,
+        )
 
 
 def options_from(options: Options | None, kwargs: dict[str, Any]) -> Options:

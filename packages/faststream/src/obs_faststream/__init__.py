@@ -14,7 +14,9 @@ Importing this package does not import FastStream.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from obs.instrumentation import lazy_exports
 
 if TYPE_CHECKING:
     from obs_faststream._adapter import BrokerAdapter
@@ -29,13 +31,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'obs_faststream' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = ["BrokerAdapter", "FastStreamIntegration", "MessageTelemetry", "TelemetryMiddleware"]

@@ -47,6 +47,7 @@ from obs.instrumentation import (
     header_getter,
     inject,
     internal_error,
+    parse_policy,
     record_exception,
     settings,
 )
@@ -73,12 +74,19 @@ def _settles_remotely(msg: StreamMessage[Any]) -> bool:
 class _Shared:
     """What every per-message object of one middleware needs, behind a single attribute."""
 
-    __slots__ = ("adapter", "count_messages", "metrics", "system", "tracer")
+    __slots__ = ("adapter", "count_messages", "metrics", "policy", "system", "tracer")
 
     def __init__(
-        self, adapter: BrokerAdapter, tracer: Tracer, metrics: MessagingMetrics, counters: bool
+        self,
+        adapter: BrokerAdapter,
+        tracer: Tracer,
+        metrics: MessagingMetrics,
+        counters: bool,
+        policy: PropagationPolicy | None = None,
     ) -> None:
         self.adapter = adapter
+        #: This middleware's propagation policy override (None: obs's).
+        self.policy = policy
         self.system = adapter.system
         self.tracer = tracer
         self.metrics = metrics
@@ -109,6 +117,7 @@ class TelemetryMiddleware:
         tracer: Tracer | None = None,
         meter: Meter | None = None,
         include_messages_counters: bool = True,
+        propagation: PropagationPolicy | str | None = None,
     ) -> None:
         if adapter is None:
             factory = type(self).adapter_factory
@@ -119,7 +128,10 @@ class TelemetryMiddleware:
             adapter = factory()
         tracer = tracer or get_tracer(SCOPE, VERSION, tracer_provider)
         meter = meter or get_meter(SCOPE, VERSION, meter_provider)
-        self._shared = _Shared(adapter, tracer, metrics_for(meter), include_messages_counters)
+        policy = None if propagation is None else parse_policy(propagation)
+        self._shared = _Shared(
+            adapter, tracer, metrics_for(meter), include_messages_counters, policy
+        )
         #: Set by the ``faststream`` integration on uninstrument: the broker keeps the object
         #: in its middleware list, but it does nothing any more.
         self.enabled = True
@@ -234,7 +246,7 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         count = adapter.batch_size(msg)
         if count is None:
             count = 1
-            incoming = extract(msg.headers, header_getter)
+            incoming = extract(msg.headers, header_getter, shared.policy)
             parent = incoming.context
             if incoming.links:
                 links: list[Link] | None = list(incoming.links)
@@ -288,14 +300,15 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         # (trace id, span id) -> (span context, extracted context); one link per producer.
         remotes: dict[tuple[int, int], tuple[SpanContext, Context]] = {}
         for headers in msg.batch_headers or (msg.headers,):
-            incoming = extract(headers, header_getter)
+            incoming = extract(headers, header_getter, self._shared.policy)
             if incoming.attributes:
                 attributes.update(incoming.attributes)
             remote = incoming.remote
             if remote is not None:
                 remotes.setdefault((remote.trace_id, remote.span_id), (remote, incoming.context))
         links = [Link(remote) for remote, _ in remotes.values()] or None
-        if len(remotes) == 1 and settings().propagation in _JOINING:
+        policy = self._shared.policy or settings().propagation
+        if len(remotes) == 1 and policy in _JOINING:
             return next(iter(remotes.values()))[1], links
         return context_api.get_current(), links
 

@@ -8,6 +8,8 @@ conventions package a user has installed.
 
 from __future__ import annotations
 
+from obs.instrumentation import declare_identifier_keys
+
 SYSTEM = "messaging.system"
 DESTINATION = "messaging.destination.name"
 DESTINATION_TEMPLATE = "messaging.destination.template"
@@ -28,6 +30,24 @@ RABBITMQ_DELIVERY_TAG = "messaging.rabbitmq.message.delivery_tag"
 
 SEND = "send"
 PROCESS = "process"
+
+# Ids, names and enumerations: the scrubber neither treats them as secrets nor searches them
+# (a numeric message id is no card number).
+declare_identifier_keys(
+    SYSTEM,
+    DESTINATION,
+    DESTINATION_TEMPLATE,
+    OPERATION_TYPE,
+    OPERATION_NAME,
+    MESSAGE_ID,
+    CONVERSATION_ID,
+    BODY_SIZE,
+    BATCH_COUNT,
+    CONSUMER_GROUP,
+    KAFKA_OFFSET,
+    KAFKA_PARTITION,
+    RABBITMQ_DELIVERY_TAG,
+)
 
 # Metric instruments (messaging metric conventions).
 CLIENT_OPERATION_DURATION = "messaging.client.operation.duration"

@@ -14,7 +14,9 @@ has checked that httpx is installed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from obs.instrumentation import lazy_exports
 
 if TYPE_CHECKING:
     from obs_httpx._instrument import instrument_httpx, is_instrumented, uninstrument_httpx
@@ -29,13 +31,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'obs_httpx' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

@@ -10,7 +10,6 @@ puts the originals back exactly. Transports the user supplies (``MockTransport``
 
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.util
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
+from obs.instrumentation import Patch, wrap
 from obs_httpx._call import stream_types
 from obs_httpx._transport import Telemetry, send, send_async
 
@@ -30,7 +30,7 @@ class _State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.telemetry: Telemetry | None = None
-        self.originals: list[tuple[type[Any], str, Any, Any]] = []  # owner, name, theirs, ours
+        self.patches: list[Patch] = []
 
 
 _state = _State()
@@ -44,25 +44,23 @@ def _installed_modules() -> list[Any]:
     return modules
 
 
-def _patches(module: Any) -> list[tuple[type[Any], str, Any]]:
+def _patch(module: Any) -> None:
     streams = stream_types(module)
-    sync_original = module.HTTPTransport.handle_request
-    async_original = module.AsyncHTTPTransport.handle_async_request
 
-    @functools.wraps(sync_original)
-    def handle_request(transport: Any, request: Any) -> Any:
-        return send(_state.telemetry, request, sync_original.__get__(transport), streams)
+    def handle_request(wrapped: Any, transport: Any, args: Any, kwargs: Any) -> Any:
+        return send(_state.telemetry, _request(args, kwargs), wrapped, streams)
 
-    @functools.wraps(async_original)
-    async def handle_async_request(transport: Any, request: Any) -> Any:
-        return await send_async(
-            _state.telemetry, request, async_original.__get__(transport), streams
-        )
+    async def handle_async_request(wrapped: Any, transport: Any, args: Any, kwargs: Any) -> Any:
+        return await send_async(_state.telemetry, _request(args, kwargs), wrapped, streams)
 
-    return [
-        (module.HTTPTransport, "handle_request", handle_request),
-        (module.AsyncHTTPTransport, "handle_async_request", handle_async_request),
-    ]
+    _state.patches.append(wrap(module.HTTPTransport, "handle_request", handle_request))
+    _state.patches.append(
+        wrap(module.AsyncHTTPTransport, "handle_async_request", handle_async_request)
+    )
+
+
+def _request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return args[0] if args else kwargs["request"]
 
 
 def instrument_httpx(
@@ -81,24 +79,20 @@ def instrument_httpx(
     )
     with _state.lock:
         _state.telemetry = telemetry
-        if _state.originals:
+        if _state.patches:
             return
         for module in _installed_modules():
-            for owner, name, ours in _patches(module):
-                theirs = owner.__dict__[name]
-                setattr(owner, name, ours)
-                _state.originals.append((owner, name, theirs, ours))
+            _patch(module)
 
 
 def uninstrument_httpx() -> None:
     """Restore httpx's transports exactly; requests in flight finish their spans."""
     with _state.lock:
-        for owner, name, theirs, ours in reversed(_state.originals):
-            if owner.__dict__.get(name) is ours:  # someone patched after us: leave theirs
-                setattr(owner, name, theirs)
-        _state.originals.clear()
+        # Someone who wrapped over obs keeps their wrapper; obs's then passes straight through.
+        while _state.patches:
+            _state.patches.pop().undo()
         _state.telemetry = None
 
 
 def is_instrumented() -> bool:
-    return bool(_state.originals)
+    return bool(_state.patches)

@@ -2,9 +2,9 @@
 
 Every resource method of ``OpenAI``/``AsyncOpenAI`` (and the Azure clients, which subclass
 them) ends in ``SyncAPIClient.request`` / ``AsyncAPIClient.request``, so wrapping those two
-methods (with wrapt) covers ``create``, ``parse``, the ``stream()`` helpers, ``with_raw_response``
-and ``with_streaming_response`` at once. Requests to endpoints that are not model calls pass
-straight through.
+methods (with obs's patching helper) covers ``create``, ``parse``, the ``stream()`` helpers,
+``with_raw_response`` and ``with_streaming_response`` at once. Requests to endpoints that are
+not model calls pass straight through.
 
 Instrumentation is either global (every client) or per client; a client's own instrumentation
 wins over the global one.
@@ -18,13 +18,12 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-import wrapt
 from opentelemetry import context as context_api
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 from opentelemetry.util.types import AttributeValue
 
-from obs.instrumentation import internal_error
+from obs.instrumentation import BoundedCache, Patch, internal_error, wrap
 from obs_openai import _messages
 from obs_openai import _semconv as sc
 from obs_openai._call import ModelCall, Telemetry
@@ -43,15 +42,16 @@ class _State:
         self.lock = threading.RLock()
         self.everywhere: Telemetry | None = None
         self.clients: weakref.WeakKeyDictionary[Any, Telemetry] = weakref.WeakKeyDictionary()
-        self.patches: list[tuple[type[Any], str, Any, Any]] = []  # owner, name, original, ours
+        self.patches: list[Patch] = []
         self.stream: type[Any] = type(None)
         self.async_stream: type[Any] = type(None)
         self.legacy_response: type[Any] = type(None)
         self.api_response: type[Any] = type(None)
         self.async_api_response: type[Any] = type(None)
         self.azure: type[Any] = type(None)
-        # id(base_url) -> (base_url, address, port): URLs are immutable and rarely change
-        self.servers: dict[int, tuple[Any, str | None, int | None]] = {}
+        # id(base_url) -> (base_url, address, port): URLs are immutable and rarely change;
+        # bounded for clients made with ever-new base URLs.
+        self.servers: BoundedCache[int, tuple[Any, str | None, int | None]] = BoundedCache(256)
 
 
 _state = _State()
@@ -74,9 +74,7 @@ def _server(client: Any) -> tuple[str | None, int | None]:
         return cached[1], cached[2]
     address = url.host or None
     port = url.port or (443 if url.scheme == "https" else 80 if url.scheme == "http" else None)
-    if len(_state.servers) > 256:  # clients with ever-new base URLs: stay bounded
-        _state.servers.clear()
-    _state.servers[id(url)] = (url, address, port)
+    _state.servers.put(id(url), (url, address, port))
     return address, port
 
 
@@ -211,21 +209,14 @@ def _patch() -> None:
     _state.legacy_response = LegacyAPIResponse
     _state.api_response, _state.async_api_response = APIResponse, AsyncAPIResponse
     _state.azure = BaseAzureClient
-    name = "request"
     for owner, wrapper in ((SyncAPIClient, _sync_request), (AsyncAPIClient, _async_request)):
-        original = owner.__dict__[name]
-        ours = wrapt.FunctionWrapper(original, wrapper)
-        setattr(owner, name, ours)
-        _state.patches.append((owner, name, original, ours))
+        _state.patches.append(wrap(owner, "request", wrapper))
 
 
 def _unpatch() -> None:
-    for owner, name, original, ours in reversed(_state.patches):
-        if owner.__dict__.get(name) is ours:
-            setattr(owner, name, original)
-        # else: someone wrapped over us; ours stays in their chain and passes through, since
-        # nothing is instrumented any more.
-    _state.patches.clear()
+    # Someone who wrapped over obs keeps their wrapper; obs's then passes straight through.
+    while _state.patches:
+        _state.patches.pop().undo()
 
 
 def instrument_openai(

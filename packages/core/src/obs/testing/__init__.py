@@ -22,6 +22,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 import obs
 from obs import _registry
+from obs._runtime import forget_diagnostics, runtime
+from obs._span_tree import walk
 
 
 class CaptureProcessor(SpanProcessor):
@@ -145,19 +147,21 @@ class Capture:
         return out
 
     def tree(self, roots: Iterable[ReadableSpan] | None = None, *, logs: bool = True) -> list[str]:
-        """Span names indented two spaces per level, children in start order."""
+        """Span names indented two spaces per level, children in start order.
+
+        ``logs=False`` leaves out log spans (and anything under them).
+        """
         lines: list[str] = []
-
-        def walk(span: ReadableSpan, depth: int) -> None:
-            is_log = (span.attributes or {}).get("obs.span_type") == "log"
-            if is_log and not logs:
-                return
-            lines.append("  " * depth + span.name)
-            for child in self.children(span):
-                walk(child, depth + 1)
-
-        for root in self.roots() if roots is None else roots:
-            walk(root, 0)
+        hidden: int | None = None  # the depth of a log span being left out
+        for node in walk(self.spans, _span_id, _parent_id, _start, roots):
+            if hidden is not None and node.depth > hidden:
+                continue
+            hidden = None
+            span: ReadableSpan = node.item
+            if not logs and (span.attributes or {}).get("obs.span_type") == "log":
+                hidden = node.depth
+                continue
+            lines.append("  " * node.depth + span.name)
         return lines
 
     # -- metrics --------------------------------------------------------------------------
@@ -177,4 +181,36 @@ class Capture:
         return out
 
 
-__all__ = ["Capture", "CaptureProcessor"]
+def reset_diagnostics() -> None:
+    """Let obs say its "said once" messages again (to assert on a first-time warning)."""
+    forget_diagnostics()
+
+
+def reset() -> None:
+    """Back to a fresh process, as far as obs's run-time state goes.
+
+    Every integration is uninstrumented (however it was switched on), the registry forgets
+    what it loaded (an entry point is loaded again on next use), and diagnostics are forgotten.
+    The providers are left to ``obs.shutdown()`` / ``obs.configure()``.
+    """
+    _registry.uninstrument()
+    state = runtime()
+    with state.lock:
+        state.loaded.clear()
+        state.instrumented.clear()
+    forget_diagnostics()
+
+
+def _span_id(span: ReadableSpan) -> int:
+    return span.context.span_id if span.context is not None else id(span)
+
+
+def _parent_id(span: ReadableSpan) -> int | None:
+    return span.parent.span_id if span.parent is not None else None
+
+
+def _start(span: ReadableSpan) -> float:
+    return span.start_time or 0
+
+
+__all__ = ["Capture", "CaptureProcessor", "reset", "reset_diagnostics"]
