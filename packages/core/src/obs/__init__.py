@@ -18,6 +18,8 @@ from obs._logging_bridge.stdlib import LogHandler
 from obs._logging_bridge.structlog import StructlogProcessor
 from obs._logs import debug, error, exception, fatal, info, notice, trace, trace_log, warn
 from obs._metrics import counter, gauge, histogram, up_down_counter
+from obs._propagation import extract_context as extract
+from obs._propagation import inject
 from obs._registry import IntegrationInfo, instrument, integrations, uninstrument
 from obs._scrubbing import ScrubbingOptions, ScrubMatch
 from obs._settings import PropagationPolicy, Settings
@@ -59,12 +61,14 @@ __all__ = [
     "debug",
     "error",
     "exception",
+    "extract",
     "fatal",
     "force_flush",
     "gauge",
     "get_baggage",
     "histogram",
     "info",
+    "inject",
     "instrument",
     "integrations",
     "loguru_sink",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import os
 import sys
 import threading
@@ -17,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
@@ -39,6 +41,7 @@ from obs._export_health import (
     shutdown_timeout_ms,
 )
 from obs._logging_bridge import stdlib as _logging_stdlib
+from obs._metric_scrubbing import scrub_readers
 from obs._pipeline import Pipeline
 from obs._providers import SwappableMeterProvider, SwappableTracerProvider
 from obs._scrubbing import Scrubber, ScrubbingOptions
@@ -127,6 +130,26 @@ def _resource(
     return Resource.create(attributes)
 
 
+def _scrubbed_resource(resource: Resource, scrubber: Scrubber | None) -> Resource:
+    """Resource attributes leave with every span and metric: scrubbed like any attribute."""
+    if scrubber is None:
+        return resource
+    found: list[str] = []
+    scrubbed = scrubber.scrub_attributes("resource.", resource.attributes, found)
+    return resource if scrubbed is None else Resource(scrubbed, resource.schema_url)
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without ``user:password@``: what obs prints or labels a metric with."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "OTLP endpoint"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def _otlp_processors(
     endpoints: _otlp_endpoints.OTLPEndpoints, headers: Mapping[str, str] | None
 ) -> tuple[SpanProcessor | None, MetricReader | None]:
@@ -143,7 +166,7 @@ def _otlp_processors(
     reader: MetricReader | None = None
     if endpoints.traces is not None:
         span_exporter = _otlp_span_exporter_class()(endpoint=endpoints.traces, headers=header_map)
-        label = endpoints.base or endpoints.traces
+        label = without_userinfo(endpoints.base or endpoints.traces)
         processor = BoundedBatchSpanProcessor(
             ReportingSpanExporter(span_exporter, label), label=label
         )
@@ -316,7 +339,9 @@ def configure(
                 readers.append(_store_metric_reader(store_path, store_max_age_s))
         processors.extend(span_processors)
 
-        resource = _resource(service_name, service_version, environment, resource_attributes)
+        resource = _scrubbed_resource(
+            _resource(service_name, service_version, environment, resource_attributes), scrubber
+        )
         if sample_rate is None and os.environ.get("OBS_SAMPLE_RATE"):
             sample_rate = float(os.environ["OBS_SAMPLE_RATE"])
         sampler: Sampler | None = None
@@ -324,12 +349,15 @@ def configure(
             if not 0.0 <= sample_rate <= 1.0:
                 raise ValueError(f"obs: sample_rate must be between 0 and 1, not {sample_rate}")
             sampler = ParentBased(TraceIdRatioBased(sample_rate))
+            settings = _with_sample_rate(settings, sample_rate)
 
         _settings.install(settings)
         tracer_target = _configure_tracing(
             tracer_provider, resource, sampler, processors, scrubber, baggage_attributes
         )
         meter_target = _configure_metrics(meter_provider, metrics, resource, readers)
+        if meter_target is _state.meter_provider and _state.owns_meter_provider:
+            scrub_readers(readers, scrubber)
         _spans.refresh_tracer()
 
         if not _state.atexit_registered:
@@ -350,6 +378,12 @@ def configure(
             instrumented=instrumented,
         )
         return _state.handle
+
+
+def _with_sample_rate(settings: Settings, rate: float) -> Settings:
+    # The propagation policy applies the service's own rate to traces a caller marked
+    # sampled=0 (a client must not switch the service's telemetry off, nor on past its rate).
+    return dataclasses.replace(settings, sample_rate=rate)
 
 
 def _configure_tracing(

@@ -13,6 +13,41 @@ from obs._runtime import forget_diagnostics, runtime
 logger = logging.getLogger("obs")
 
 
+class _ScrubbingFilter(logging.Filter):
+    """obs's own log lines pass through the scrubber like any span.
+
+    They quote what obs was handed (an endpoint with ``user:password@``, an exception from an
+    exporter or the host), and a log line leaves the process as surely as a span.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            from obs import _settings  # imported late: settings import the scrubber
+
+            scrubber = _settings.current().scrubber
+            if scrubber is None:
+                return True
+            found: list[str] = []
+            message = scrubber.scrub_text("log", record.getMessage(), found)
+            if record.exc_info:
+                text = logging.Formatter().formatException(record.exc_info)
+                before = len(found)
+                # Formatters use exc_text when it is set; without exc_info no handler can
+                # format the original traceback behind it.
+                record.exc_text = scrubber.scrub_text("log.exception", text, found)
+                if len(found) > before:
+                    record.exc_info = None
+            if found:
+                record.msg, record.args = message, None
+        except Exception:
+            record.msg, record.args = "obs: (a diagnostic that could not be scrubbed)", None
+            record.exc_info = record.exc_text = None
+        return True
+
+
+logger.addFilter(_ScrubbingFilter())
+
+
 def once(key: str) -> bool:
     """True the first time ``key`` is seen in this process, False afterwards."""
     state = runtime()

@@ -3,6 +3,13 @@
 Rendering never raises: a template that does not format is kept as it is. A field whose name
 marks a secret (``{password}``) is rendered as the scrubbed marker, because the scrubber sees
 the rendered text only later, when the value's name is no longer next to it.
+
+A template may name plain fields only (``{name}``, ``{name!r}``, ``{amount:.2f}``). Attribute
+access and indexing (``{user.password}``, ``{creds[password]}``,
+``{x.__init__.__globals__}``) would reach a value nobody scrubbed as a whole, and a template
+may have been built from user input: such a field is rendered literally, as written. So is a
+format spec that names another field or asks for a width past ``MAX_WIDTH`` (a template from
+user input must not allocate gigabytes).
 """
 
 from __future__ import annotations
@@ -13,41 +20,98 @@ from typing import Any
 
 from obs import _settings
 
+#: Widest padding or precision a format spec may ask for.
+MAX_WIDTH = 1000
+#: Parsed templates kept; templates should be constants, this bounds a misuse.
+_CACHE_SIZE = 4096
+
 _formatter = string.Formatter()
-_fields_cache: dict[str, tuple[str, ...]] = {}
+
+#: A parsed template: literal text, or a field as (name, conversion, spec, text as written).
+_Part = str | tuple[str, str | None, str, str]
+_parsed_cache: dict[str, tuple[_Part, ...]] = {}
 
 
-def _fields(template: str) -> tuple[str, ...]:
-    fields = _fields_cache.get(template)
-    if fields is None:
-        names = []
-        for _, field_name, _, _ in _formatter.parse(template):
-            if field_name:
-                names.append(field_name.split(".", 1)[0].split("[", 1)[0])
-        fields = tuple(names)
-        if len(_fields_cache) > 4096:  # templates should be constants; bound a misuse
-            _fields_cache.clear()
-        _fields_cache[template] = fields
-    return fields
+def _as_written(name: str, conversion: str | None, spec: str) -> str:
+    text = "{" + name
+    if conversion:
+        text += "!" + conversion
+    if spec:
+        text += ":" + spec
+    return text + "}"
 
 
-class _Missing(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+def _spec_allowed(spec: str) -> bool:
+    if "{" in spec or "}" in spec:
+        return False  # a nested field would reach another value, unchecked
+    number = ""
+    for ch in spec + " ":
+        if ch.isdigit():
+            number += ch
+            continue
+        if number and (len(number) > 4 or int(number) > MAX_WIDTH):
+            return False
+        number = ""
+    return True
+
+
+def _parse(template: str) -> tuple[_Part, ...]:
+    parts: list[_Part] = []
+    for literal, name, spec, conversion in _formatter.parse(template):
+        if literal:
+            # Parsing unescapes "{{": keep it as one brace, as str.format would.
+            parts.append(literal)
+        if name is None:
+            continue
+        spec = spec or ""
+        written = _as_written(name, conversion, spec)
+        if name.isidentifier() and conversion in (None, "r", "s", "a") and _spec_allowed(spec):
+            parts.append((name, conversion, spec, written))
+        else:
+            parts.append(written)
+    return tuple(parts)
+
+
+def _parsed(template: str) -> tuple[_Part, ...]:
+    parts = _parsed_cache.get(template)
+    if parts is None:
+        parts = _parse(template)
+        if len(_parsed_cache) >= _CACHE_SIZE:
+            _parsed_cache.clear()
+        _parsed_cache[template] = parts
+    return parts
+
+
+def _field(value: Any, conversion: str | None, spec: str) -> str:
+    if conversion == "r":
+        value = repr(value)
+    elif conversion == "s":
+        value = str(value)
+    elif conversion == "a":
+        value = ascii(value)
+    return format(value, spec)
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:
-    if "{" not in template:
+    if "{" not in template and "}" not in template:
         return template
     try:
-        fields = _fields(template)
+        parts = _parsed(template)
         scrubber = _settings.current().scrubber
-        view = _Missing(values)
-        if scrubber is not None:
-            for name in fields:
-                pattern = scrubber.key_pattern(name)
-                if pattern is not None and name in view:
-                    view[name] = f"[scrubbed: {pattern}]"
-        return template.format_map(view)
+        out: list[str] = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            name, conversion, spec, written = part
+            if name not in values:
+                out.append(written)
+                continue
+            pattern = scrubber.key_pattern(name) if scrubber is not None else None
+            if pattern is not None:
+                out.append(f"[scrubbed: {pattern}]")
+            else:
+                out.append(_field(values[name], conversion, spec))
+        return "".join(out)
     except Exception:
         return template

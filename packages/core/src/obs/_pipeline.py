@@ -2,10 +2,14 @@
 
 Everything obs does to spans goes through this processor, in this order:
 
-- on start: baggage entries become span attributes (so a tenant id set at the edge is on
-  every span of the request);
-- on end: the scrubber replaces secrets, then every inner processor (console, local store,
-  OTLP, the user's extra processors) receives the scrubbed span, so no exporter sees a secret.
+- on start: what the propagation policy decided for the first span of a received request
+  (a link, a flag) is applied when the context came from ``obs.extract``; the baggage of the
+  span's context is read, filtered and bounded (``_baggage.span_attributes``);
+- on end: that baggage becomes span attributes where room is left after the span's own
+  (so a tenant id set at the edge is on every span of the request, and a client's baggage
+  can never displace or forge the span's own attributes); then the scrubber replaces
+  secrets, then every inner processor (console, local store, OTLP, the user's extra
+  processors) receives the scrubbed span, so no exporter sees a secret.
 
 Its inner processors can be replaced in one assignment, which is how ``obs.configure()`` can
 reconfigure a provider the user owns (SDK providers cannot remove a processor). A failure in
@@ -16,13 +20,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from opentelemetry import baggage as baggage_api
+from opentelemetry import context as context_api
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from obs import _baggage
 from obs._diagnostics import internal_error
+from obs._propagation import PENDING_KEY
 from obs._scrubbing import Scrubber
+
+#: Spans started but not yet ended that carry baggage; bounded so spans never ended (a leak
+#: in user code) cannot grow memory without end.
+_MAX_PENDING = 65_536
+#: The SDK's default attribute count limit, when a span does not say its own.
+_DEFAULT_ATTRIBUTE_LIMIT = 128
 
 
 class Pipeline(SpanProcessor):
@@ -30,6 +44,8 @@ class Pipeline(SpanProcessor):
         self._processors: tuple[SpanProcessor, ...] = ()
         self._scrubber: Scrubber | None = None
         self._baggage_attributes = True
+        # span id -> (baggage attributes, entries left out), from start to end.
+        self._baggage: dict[int, tuple[dict[str, str], int]] = {}
 
     @property
     def processors(self) -> tuple[SpanProcessor, ...]:
@@ -49,11 +65,15 @@ class Pipeline(SpanProcessor):
         return old
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        ctx = parent_context if parent_context is not None else context_api.get_current()
+        pending = ctx.get(PENDING_KEY)
+        if pending is not None:
+            self._apply_pending(span, pending)
         if self._baggage_attributes:
-            entries = baggage_api.get_all(parent_context)
+            entries = baggage_api.get_all(ctx)
             if entries:
                 try:
-                    span.set_attributes({k: str(v) for k, v in entries.items()})
+                    self._remember_baggage(span, entries)
                 except Exception as exc:
                     internal_error("baggage attributes", exc)
         for processor in self._processors:
@@ -62,7 +82,63 @@ class Pipeline(SpanProcessor):
             except Exception as exc:
                 internal_error(f"{type(processor).__name__}.on_start", exc)
 
+    @staticmethod
+    def _apply_pending(span: Span, pending: Any) -> None:
+        """Links and flags from ``obs.extract``, on the first span of the received request."""
+        parent = span.parent
+        if parent is not None and not parent.is_remote:
+            return  # a child inside the request: the decision was its root's
+        try:
+            links, attributes = pending
+            for link in links:
+                span.add_link(link.context, link.attributes)
+            if attributes:
+                span.set_attributes(attributes)
+        except Exception as exc:
+            internal_error("propagation context", exc)
+
+    def _remember_baggage(self, span: Span, entries: Any) -> None:
+        taken, dropped = _baggage.span_attributes(entries)
+        if not taken and not dropped:
+            return
+        pending = self._baggage
+        if len(pending) >= _MAX_PENDING:
+            pending.clear()
+        pending[span.get_span_context().span_id] = (taken, dropped)
+
+    def _with_baggage(self, span: ReadableSpan) -> ReadableSpan:
+        context = span.context
+        if context is None:
+            return span
+        found = self._baggage.pop(context.span_id, None)
+        if found is None:
+            return span
+        limits = getattr(span, "_limits", None)
+        limit = getattr(limits, "max_span_attributes", None) or _DEFAULT_ATTRIBUTE_LIMIT
+        merged = _baggage.merge_into(span.attributes or {}, found[0], found[1], limit)
+        if merged is None:
+            return span
+        return ReadableSpan(
+            name=span.name,
+            context=context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=merged,
+            events=span.events,
+            links=span.links,
+            kind=span.kind,
+            status=span.status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+
     def on_end(self, span: ReadableSpan) -> None:
+        if self._baggage:
+            try:
+                span = self._with_baggage(span)
+            except Exception as exc:
+                internal_error("baggage attributes", exc)
         scrubber = self._scrubber
         if scrubber is not None:
             try:

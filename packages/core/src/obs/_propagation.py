@@ -3,12 +3,19 @@
 Integrations never call a propagator directly: they ``extract`` what arrived with a request or
 message and ``inject`` into what they send. Both go through the globally configured
 propagators (W3C tracecontext + baggage unless ``OTEL_PROPAGATORS`` says otherwise), and
-``extract`` applies the propagation policy (trust / link / ignore).
+``extract`` applies the propagation policy (trust / strict / link / ignore).
 
-Why a policy: a platform (Cloud Run, some load balancers and API gateways) may inject a
-``traceparent`` of its own with sampled=0; trusting it makes a parent-based sampler drop every
-span of the service. obs explains that the first time it sees it, and ``propagation="link"``
-(or ``OBS_PROPAGATION=link``) solves it: a new, sampled trace linked to the platform's.
+Why a policy: a client or a platform (Cloud Run, some load balancers and API gateways) may
+send a ``traceparent`` with sampled=0; honouring it makes a parent-based sampler drop every
+span of the service. Under the default ``"trust"`` the trace is continued (same trace id, the
+caller's span as parent) but the caller's sampled flag is not obeyed: the service applies its
+own sampling, so no client can switch its telemetry off. ``"strict"`` obeys the flag (W3C
+sampling across a mesh of your own services); ``"link"`` starts a new trace linked to the
+incoming one; ``"ignore"`` drops it.
+
+``extract_context`` / ``inject`` are the public, transport-neutral form (``obs.extract``,
+``obs.inject``): the context it returns carries what the policy decided (a link, a flag on
+the first span), applied by obs's pipeline to the first span started in it.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from opentelemetry.propagators.textmap import (
     default_getter,
     default_setter,
 )
-from opentelemetry.trace import Link, SpanContext
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
 from obs import _settings
@@ -92,6 +99,40 @@ def _present_fields(carrier: Any, getter: Getter[Any]) -> list[str]:
     return present
 
 
+def _samples(trace_id: int, rate: float) -> bool:
+    """This service's own head-sampling decision for a trace (TraceIdRatioBased's rule)."""
+    if rate >= 1.0:
+        return True
+    return (trace_id & 0xFFFFFFFFFFFFFFFF) < round(rate * 0x10000000000000000)
+
+
+def _decided_here(extracted: Context, remote: SpanContext) -> Context:
+    """The caller's span as parent, with this service's sampling decision instead of its own.
+
+    The trace stays joinable (same trace id, the caller's span as remote parent); only the
+    sampled flag, which a client must not be able to set for the service, is decided here.
+    """
+    if not _samples(remote.trace_id, _settings.current().sample_rate):
+        return extracted
+    if once("propagation:unsampled-parent"):
+        logger.info(
+            "obs: a request arrived with trace context marked sampled=0 (trace %s); obs "
+            "records it anyway, in the same trace, because a caller must not be able to "
+            "switch this service's telemetry off. For a mesh of your own services where the "
+            "caller's decision should hold, set propagation='strict' (OBS_PROPAGATION=strict). "
+            "This is reported once.",
+            trace_api.format_trace_id(remote.trace_id),
+        )
+    sampled = SpanContext(
+        remote.trace_id,
+        remote.span_id,
+        is_remote=True,
+        trace_flags=TraceFlags(remote.trace_flags | TraceFlags.SAMPLED),
+        trace_state=remote.trace_state,
+    )
+    return trace_api.set_span_in_context(NonRecordingSpan(sampled), extracted)
+
+
 def extract(
     carrier: CarrierT,
     getter: Getter[CarrierT] = default_getter,
@@ -114,21 +155,25 @@ def extract(
     if remote.is_valid and remote.is_remote:
         if chosen is PropagationPolicy.LINK:
             return Incoming(current, (Link(remote, _LINK_ATTRIBUTES),), remote)
-        if not remote.trace_flags.sampled and once("propagation:unsampled-parent"):
-            logger.warning(
-                "obs: a request arrived with trace context marked sampled=0 (trace %s), and "
-                "the propagation policy is 'trust', so its spans follow that decision and are "
-                "not recorded. If a platform injects this header (Cloud Run, a load balancer, "
-                "an API gateway), set propagation='link' in obs.configure() or "
-                "OBS_PROPAGATION=link: each request then starts its own sampled trace, linked "
-                "to the platform's. This is reported once.",
-                trace_api.format_trace_id(remote.trace_id),
-            )
+        if not remote.trace_flags.sampled:
+            if chosen is PropagationPolicy.TRUST:
+                return Incoming(_decided_here(extracted, remote), (), remote)
+            if once("propagation:unsampled-parent"):
+                logger.warning(
+                    "obs: a request arrived with trace context marked sampled=0 (trace %s), "
+                    "and the propagation policy is 'strict', so its spans follow that "
+                    "decision and are not recorded. If a platform or a client outside your "
+                    "services sends this header, use the default propagation='trust' (or "
+                    "'link'): the service then decides its own sampling. This is reported "
+                    "once.",
+                    trace_api.format_trace_id(remote.trace_id),
+                )
         return Incoming(extracted, (), remote)
     # No usable trace context: was a trace header sent at all (the rarer, slower path)?
+    trusted = chosen is PropagationPolicy.TRUST or chosen is PropagationPolicy.STRICT
     bad = tuple(name for name in _present_fields(carrier, getter) if name != "baggage")
     if not bad:  # nothing, or only baggage
-        return Incoming(extracted if chosen is PropagationPolicy.TRUST else current)
+        return Incoming(extracted if trusted else current)
     # A trace header was sent but could not be read: say so on the span, start fresh.
     if once("propagation:malformed"):
         logger.info(
@@ -136,8 +181,38 @@ def extract(
             "trace. This is reported once.",
             ", ".join(bad),
         )
-    base = extracted if chosen is PropagationPolicy.TRUST else current
+    base = extracted if trusted else current
     return Incoming(base, attributes={"obs.propagation.malformed": bad})
+
+
+#: Context key under which ``extract_context`` leaves what the policy decided for the first
+#: span started in that context (links, attributes); obs's pipeline applies it.
+PENDING_KEY = context_api.create_key("obs.propagation.pending")
+
+
+def extract_context(
+    carrier: Any,
+    policy: PropagationPolicy | str | None = None,
+    getter: Getter[Any] | None = None,
+) -> Context:
+    """The context to run a received request or message in, after the propagation policy.
+
+    For any transport: ``carrier`` is a mapping of headers (any key case; bytes or str
+    values; ASGI-style lists work with the default getter). Attach it (or pass it to
+    ``start_span``): the first span started in it continues the trace, or is linked to it,
+    as the policy says. Never raises.
+    """
+    try:
+        incoming = extract(carrier, getter or header_getter, policy)
+    except Exception as exc:  # a policy name that does not parse is the caller's mistake
+        if isinstance(exc, ValueError):
+            raise
+        return context_api.get_current()
+    if incoming.links or incoming.attributes:
+        return context_api.set_value(
+            PENDING_KEY, (incoming.links, incoming.attributes), incoming.context
+        )
+    return incoming.context
 
 
 def inject(

@@ -29,8 +29,12 @@ LEVELS: dict[str, int] = {
 class PropagationPolicy(str, Enum):
     """What to do with trace context that arrives with a request or message."""
 
-    #: Continue the caller's trace: the incoming span is the parent (OpenTelemetry's default).
+    #: Continue the caller's trace: the incoming span is the parent, but the caller's
+    #: sampled flag does not switch this service's telemetry off (the service samples itself).
     TRUST = "trust"
+    #: Continue the caller's trace and follow its sampling decision too (strict W3C): for a
+    #: mesh of your own services, where a caller's sampled=0 should silence the callee.
+    STRICT = "strict"
     #: Start a new trace, linked to the incoming one: for untrusted or platform-injected context.
     LINK = "link"
     #: Drop incoming context altogether.
@@ -96,6 +100,8 @@ class Settings:
     min_level_num: int = 1
     scrubber: Scrubber | None = field(default=None, compare=False)
     configured: bool = False
+    #: Head-sampling ratio of this service; applied to traces a caller marked sampled=0.
+    sample_rate: float = 1.0
 
 
 _runtime = runtime()

@@ -35,7 +35,8 @@ def instrument_app(app: Any, *, options: Options | None = None, **kwargs: Any) -
     - ``excluded_urls``: regular expressions searched in the request path (a string is split on
       commas); matching requests get no span. Default: ``OBS_FASTAPI_EXCLUDED_URLS``, else
       OpenTelemetry contrib's ``OTEL_PYTHON_FASTAPI_EXCLUDED_URLS``.
-    - ``propagation``: ``"trust"`` / ``"link"`` / ``"ignore"`` for this app (default: obs's).
+    - ``propagation``: ``"trust"`` / ``"strict"`` / ``"link"`` / ``"ignore"`` for this app
+      (default: obs's).
     - ``capture_request_headers`` / ``capture_response_headers``: ``True`` or a list of names.
       Credential headers (authorization, cookie, set-cookie, API keys...) are never recorded.
     - ``capture_arguments`` / ``capture_validation_errors``: the endpoint's validated arguments

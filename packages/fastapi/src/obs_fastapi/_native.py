@@ -26,7 +26,7 @@ from typing import Any
 from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
-from obs.instrumentation import internal_error, scrubbed_marker, secret_name, to_attribute_value
+from obs.instrumentation import internal_error, to_attribute_value
 from obs_fastapi._options import Options
 
 #: The app telemetry settings obs changes, and restores on uninstrument.
@@ -123,19 +123,37 @@ def arguments_value(values: Mapping[str, Any], plumbing: tuple[type, ...]) -> At
 
 
 def errors_value(errors: Any) -> AttributeValue:
-    """Pydantic's error list; the rejected ``input`` of a field with a secret name is scrubbed.
+    """Pydantic's error list, without the rejected values: each ``input`` is described.
 
-    The field's name is only in ``loc`` (``["body", "password"]``), so the pipeline's key-based
-    scrubbing would see an innocent ``input`` key: the name is checked here instead.
+    A 422 answers what the client sent, and what it sent is often a password: a field whose
+    name says so only in a spelling no pattern knows (``new_pw``, ``pin``), a ``SecretStr``,
+    a whole body under ``loc == ["body"]``. The type, location and message say what was wrong;
+    the value itself is replaced by its kind and size (``"<str, 12 chars>"``), so no spelling
+    of a field name can make a secret leave with the error.
     """
     out = []
     for error in errors:
         item = dict(error) if isinstance(error, Mapping) else error
-        if isinstance(item, dict) and "input" in item:
-            for part in item.get("loc") or ():
-                pattern = secret_name(str(part))
-                if pattern is not None:
-                    item["input"] = scrubbed_marker(pattern)
-                    break
+        if isinstance(item, dict):
+            if "input" in item:
+                item["input"] = describe_input(item["input"])
+            ctx = item.get("ctx")
+            if isinstance(ctx, Mapping) and "error" in ctx:
+                # The exception behind a "value_error": its text is already ``msg``.
+                item["ctx"] = {k: v for k, v in ctx.items() if k != "error"}
         out.append(item)
     return to_attribute_value(out)
+
+
+def describe_input(value: Any) -> str | bool | None:
+    """What a rejected value was, without the value (booleans and None say nothing)."""
+    if value is None or isinstance(value, bool):
+        return value
+    kind = type(value).__name__
+    if isinstance(value, (str, bytes, bytearray)):
+        return f"<{kind}, {len(value)} chars>"
+    if isinstance(value, Mapping):
+        return f"<{kind}, {len(value)} keys>"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return f"<{kind}, {len(value)} items>"
+    return f"<{kind}>"

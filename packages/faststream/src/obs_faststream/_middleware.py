@@ -58,6 +58,8 @@ from obs_faststream._metrics import MessagingMetrics, metrics_for
 
 SCOPE = "obs.faststream"
 VERSION = distribution_version("obs-faststream")
+#: Policies under which a batch sent by one producer joins that producer's trace.
+_JOINING = (PropagationPolicy.TRUST, PropagationPolicy.STRICT)
 
 # The base class' settlement methods: a message class that overrides one does real I/O to
 # settle (an ack frame, XACK, a commit), which the process span should cover.
@@ -306,7 +308,7 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
                 remotes.setdefault((remote.trace_id, remote.span_id), (remote, incoming.context))
         links = [Link(remote) for remote, _ in remotes.values()] or None
         policy = self._shared.policy or settings().propagation
-        if len(remotes) == 1 and policy is PropagationPolicy.TRUST:
+        if len(remotes) == 1 and policy in _JOINING:
             return next(iter(remotes.values()))[1], links
         return context_api.get_current(), links
 
