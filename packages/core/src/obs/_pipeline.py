@@ -22,13 +22,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from opentelemetry import baggage as baggage_api
 from opentelemetry import context as context_api
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from obs import _baggage
 from obs._diagnostics import internal_error
+from obs._lean.context import baggage_entries
 from obs._propagation import PENDING_KEY
 from obs._scrubbing import Scrubber
 
@@ -70,7 +70,7 @@ class Pipeline(SpanProcessor):
         if pending is not None:
             self._apply_pending(span, pending)
         if self._baggage_attributes:
-            entries = baggage_api.get_all(ctx)
+            entries = baggage_entries(ctx)  # one dict look-up when there is none (the usual)
             if entries:
                 try:
                     self._remember_baggage(span, entries)

@@ -41,6 +41,8 @@ from opentelemetry.util.types import AttributeValue
 from obs import _settings
 from obs._diagnostics import logger, once
 from obs._settings import PropagationPolicy, parse_policy
+from obs._traceparent import context_with_parent, w3c_only
+from obs._traceparent import parse as parse_traceparent
 
 _NO_ATTRIBUTES: Mapping[str, AttributeValue] = MappingProxyType({})
 _LINK_ATTRIBUTES: Mapping[str, AttributeValue] = MappingProxyType({"obs.link.reason": "incoming"})
@@ -133,6 +135,21 @@ def _decided_here(extracted: Context, remote: SpanContext) -> Context:
     return trace_api.set_span_in_context(NonRecordingSpan(sampled), extracted)
 
 
+def _canonical(carrier: Any, getter: Getter[Any], current: Context) -> Context | None:
+    """The usual request, read without the propagator stack: a dict carrier holding only a
+    canonical ``traceparent`` while the global propagator is the W3C one. None otherwise (the
+    propagator then reads it, with every rule for odd headers)."""
+    if (
+        getter is not default_getter
+        or type(carrier) is not dict
+        or len(carrier) != 1
+        or not w3c_only()
+    ):
+        return None
+    parent = parse_traceparent(carrier.get("traceparent"))
+    return None if parent is None else context_with_parent(parent, current)
+
+
 def extract(
     carrier: CarrierT,
     getter: Getter[CarrierT] = default_getter,
@@ -147,10 +164,12 @@ def extract(
     chosen = _settings.current().propagation if policy is None else parse_policy(policy)
     if chosen is PropagationPolicy.IGNORE or not carrier:
         return Incoming(current)
-    try:
-        extracted = propagate.extract(carrier, context=current, getter=getter)
-    except Exception:
-        extracted = current
+    extracted = _canonical(carrier, getter, current)
+    if extracted is None:
+        try:
+            extracted = propagate.extract(carrier, context=current, getter=getter)
+        except Exception:
+            extracted = current
     remote = trace_api.get_current_span(extracted).get_span_context()
     if remote.is_valid and remote.is_remote:
         if chosen is PropagationPolicy.LINK:
