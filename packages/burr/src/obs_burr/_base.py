@@ -1,0 +1,50 @@
+"""What every part of ``ObsHooks`` shares: its settings, and ending a span it made current."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from opentelemetry import context as context_api
+from opentelemetry import metrics as metrics_api
+from opentelemetry import trace as trace_api
+
+from obs.instrumentation import settings
+from obs_burr import _live
+
+
+class HookBase:
+    """The state the hook families (``_calls``, ``_steps``, ``_tracer_spans``) read."""
+
+    _tracer: trace_api.Tracer
+    _duration: metrics_api.Histogram
+    _capture_content: bool | None
+    _tools: frozenset[str]
+    _call_name: str
+    _workflow_attributes: dict[str, Any]
+    #: Switched off by the integration when it is uninstrumented (apps keep the object).
+    enabled: bool
+
+    def _capture(self) -> bool:
+        if self._capture_content is not None:
+            return self._capture_content
+        return settings().capture_content
+
+
+def current_exception() -> BaseException | None:
+    # Hooks are called from ``finally`` blocks and ``__exit__``: the exception in flight, if
+    # any, is what ended the call, even when Burr hands the hook ``exception=None``.
+    return sys.exc_info()[1]
+
+
+def detach(record: _live.StepRecord) -> None:
+    """Detach the record's span if it is still what the calling code has current.
+
+    Anything else means the hook runs in another context (a stream finalised in another task)
+    or the action left a span attached: detaching then would restore a stale context.
+    """
+    token = record.token
+    if token is not None:
+        record.token = None
+        if context_api.get_current() is record.context:
+            context_api.detach(token)  # type: ignore[arg-type]

@@ -1,0 +1,198 @@
+"""The step hooks: one ``step``/``execute_tool`` span per action, current while it runs."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from burr.lifecycle.base import (
+    PostRunStepHook,
+    PostStreamItemHook,
+    PreRunStepHook,
+    PreStartStreamHook,
+)
+from opentelemetry import context as context_api
+from opentelemetry import trace as trace_api
+
+from obs.instrumentation import internal_error, record_exception, settings
+from obs_burr import _content, _live, _streams
+from obs_burr._base import HookBase, detach
+from obs_burr._semconv import (
+    ACTION,
+    APP_ID,
+    EXECUTE_TOOL,
+    OPERATION,
+    PARTITION_KEY,
+    SEQUENCE_ID,
+    STREAM_ITEMS,
+    STREAM_STOPPED_EARLY,
+    STREAMING,
+    TOOL_NAME,
+    TOOL_TAG,
+    TOOL_TYPE,
+    WRITES,
+)
+
+if TYPE_CHECKING:
+    from burr.core import Action, State
+
+
+class StepHooks(HookBase, PreRunStepHook, PostRunStepHook, PreStartStreamHook, PostStreamItemHook):
+    """The hooks around each action, and around the stream a streaming action yields."""
+
+    def pre_run_step(
+        self,
+        *,
+        app_id: str,
+        partition_key: str | None,
+        sequence_id: int,
+        state: State[Any],
+        action: Action,
+        inputs: dict[str, Any],
+        **future_kwargs: Any,
+    ) -> None:
+        # The hot path: measured per step in benchmarks/bench_burr.py, hence inlined helpers.
+        if not self.enabled:
+            return
+        try:
+            call = _live.calls.get((app_id, partition_key))
+            name = action.name
+            attributes: dict[str, Any] = {
+                APP_ID: app_id,
+                SEQUENCE_ID: sequence_id,
+                ACTION: name,
+                WRITES: action.writes,
+            }
+            if name in self._tools or TOOL_TAG in action.tags:
+                span_name = f"{EXECUTE_TOOL} {name}"
+                attributes[OPERATION] = EXECUTE_TOOL
+                attributes[TOOL_NAME] = name
+                attributes[TOOL_TYPE] = "function"
+            else:
+                span_name = "step " + name
+            if partition_key is not None:
+                attributes[PARTITION_KEY] = partition_key
+            capture = self._capture_content
+            if capture is None:
+                capture = settings().capture_content
+            if capture:
+                value = _content.inputs_value(inputs)
+                if value is not None:
+                    attributes[_content.INPUTS] = value
+            span = self._tracer.start_span(
+                span_name,
+                context=call.context if call is not None else None,
+                attributes=attributes,
+                record_exception=False,
+                set_status_on_exception=False,
+            )
+            context = trace_api.set_span_in_context(span)
+            # The step span is current while the action runs (same thread, same task: Burr
+            # calls this hook inline right before running the action).
+            _live.steps[(app_id, partition_key, sequence_id)] = _live.StepRecord(
+                span, context, context_api.attach(context), sys.exc_info()[1], capture
+            )
+        except Exception as exc:
+            internal_error("burr pre_run_step", exc)
+
+    def post_run_step(
+        self,
+        *,
+        app_id: str,
+        partition_key: str | None,
+        sequence_id: int,
+        state: State[Any],
+        action: Action,
+        result: dict[str, Any] | None,
+        exception: BaseException | None,
+        **future_kwargs: Any,
+    ) -> None:
+        try:
+            record = _live.steps.pop((app_id, partition_key, sequence_id), None)
+            if record is None:
+                return
+            token = record.token
+            if token is not None:
+                record.token = None
+                if context_api.get_current() is record.context:
+                    context_api.detach(token)  # type: ignore[arg-type]
+            span = record.span
+            if record.stream is not None:
+                _streams.finish(record)
+            if record.items:
+                span.set_attribute(STREAM_ITEMS, record.items)
+            error = exception
+            if error is None:
+                in_flight = sys.exc_info()[1]
+                if in_flight is not record.exc_before:
+                    error = in_flight
+            if error is not None:
+                if isinstance(error, GeneratorExit):
+                    # The consumer stopped reading the stream: not a failure of the action.
+                    span.set_attribute(STREAM_STOPPED_EARLY, True)
+                else:
+                    record_exception(span, error)
+                    call = _live.calls.get((app_id, partition_key))
+                    if call is not None:
+                        call.error = error
+            elif record.capture:
+                self._record_output(span, action, result, state)
+            span.end()
+        except Exception as exc:
+            internal_error("burr post_run_step", exc)
+
+    @staticmethod
+    def _record_output(
+        span: trace_api.Span, action: Action, result: dict[str, Any] | None, state: State[Any]
+    ) -> None:
+        if result:
+            span.set_attribute(_content.RESULT, _content.inputs_value(result) or "{}")
+        written = _content.state_value(state, action.writes)
+        if written is not None:
+            span.set_attribute(_content.STATE, written)
+
+    # -- streaming ----------------------------------------------------------------------
+    def pre_start_stream(
+        self,
+        *,
+        action: str,
+        sequence_id: int,
+        app_id: str,
+        partition_key: str | None,
+        **future_kwargs: Any,
+    ) -> None:
+        try:
+            record = _live.steps.get((app_id, partition_key, sequence_id))
+            if record is None:
+                return
+            record.span.set_attribute(STREAMING, True)
+            # ``stream_result`` returns now and the action runs inside the consumer's
+            # iteration: the stream wrapper (``_streams``) makes the step current each time
+            # the action resumes, so the caller must not keep it current in between.
+            detach(record)
+        except Exception as exc:
+            internal_error("burr pre_start_stream", exc)
+
+    def post_stream_item(
+        self,
+        *,
+        item: Any,
+        item_index: int,
+        stream_initialize_time: Any,
+        first_stream_item_start_time: Any,
+        action: str,
+        sequence_id: int,
+        app_id: str,
+        partition_key: str | None,
+        **future_kwargs: Any,
+    ) -> None:
+        record = _live.steps.get((app_id, partition_key, sequence_id))
+        if record is None:
+            return
+        record.items += 1
+        if record.items == 1:
+            # Time to first item is what users of streamed LLM answers watch.
+            try:
+                record.span.add_event("burr.stream.first_item")
+            except Exception as exc:
+                internal_error("burr post_stream_item", exc)
