@@ -14,7 +14,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 
 from obs.instrumentation import error_type, internal_error, record_exception
-from obs_burr import _live
+from obs_burr import _bridge, _live
 from obs_burr._base import HookBase, current_exception
 from obs_burr._semconv import (
     APP_ID,
@@ -54,9 +54,14 @@ class CallHooks(
         spawning_parent_pointer: Any,
         **future_kwargs: Any,
     ) -> None:
-        if spawning_parent_pointer is None or not self.enabled:
+        if not self.enabled:
             return
         try:
+            adapter_set = _bridge.calling_adapter_set(self)
+            if adapter_set is not None:
+                _bridge.leave_tracer_spans_to_obs(adapter_set)
+            if spawning_parent_pointer is None:
+                return
             parent = spawning_parent_pointer
             _live.remember_parent(
                 (app_id, partition_key), (parent.app_id, parent.partition_key, parent.sequence_id)
