@@ -9,7 +9,7 @@ from opentelemetry import context as context_api
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
-from obs.instrumentation import settings
+from obs.instrumentation import IntegrationOptions
 from obs_burr import _live
 
 
@@ -18,17 +18,13 @@ class HookBase:
 
     _tracer: trace_api.Tracer
     _duration: metrics_api.Histogram
-    _capture_content: bool | None
+    #: The shared overrides: ``_options.capture()`` decides whether content is recorded.
+    _options: IntegrationOptions
     _tools: frozenset[str]
     _call_name: str
     _workflow_attributes: dict[str, Any]
     #: Switched off by the integration when it is uninstrumented (apps keep the object).
     enabled: bool
-
-    def _capture(self) -> bool:
-        if self._capture_content is not None:
-            return self._capture_content
-        return settings().capture_content
 
 
 def current_exception() -> BaseException | None:

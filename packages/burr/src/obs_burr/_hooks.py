@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
-from obs.instrumentation import get_meter, get_tracer
+from obs.instrumentation import IntegrationOptions
 from obs_burr import _streams
 from obs_burr._calls import CallHooks
 from obs_burr._semconv import (
@@ -70,9 +70,14 @@ class ObsHooks(CallHooks, StepHooks, TracerSpanHooks):
         self._name = name
         self._call_name = f"{INVOKE_WORKFLOW} {name}" if name else INVOKE_WORKFLOW
         self._tools = frozenset(tools)
-        self._capture_content = capture_content
-        self._tracer = get_tracer(SCOPE, VERSION, tracer_provider)
-        self._duration = get_meter(SCOPE, VERSION, meter_provider).create_histogram(
+        # The overrides every integration has, resolved the shared way (``capture()``, ...).
+        self._options = IntegrationOptions(
+            capture_content=capture_content,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+        )
+        self._tracer = self._options.tracer(SCOPE, VERSION)
+        self._duration = self._options.meter(SCOPE, VERSION).create_histogram(
             WORKFLOW_DURATION,
             unit="s",
             description="Duration of a GenAI workflow invocation (a Burr application call)",

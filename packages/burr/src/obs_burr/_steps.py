@@ -14,7 +14,7 @@ from burr.lifecycle.base import (
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
 
-from obs.instrumentation import internal_error, record_exception, settings
+from obs.instrumentation import internal_error, record_exception
 from obs_burr import _content, _live, _streams
 from obs_burr._base import HookBase, detach
 from obs_burr._semconv import (
@@ -72,9 +72,7 @@ class StepHooks(HookBase, PreRunStepHook, PostRunStepHook, PreStartStreamHook, P
                 span_name = "step " + name
             if partition_key is not None:
                 attributes[PARTITION_KEY] = partition_key
-            capture = self._capture_content
-            if capture is None:
-                capture = settings().capture_content
+            capture = self._options.capture()
             if capture:
                 value = _content.inputs_value(inputs)
                 if value is not None:

@@ -97,7 +97,7 @@ class TracerSpanHooks(HookBase, PreStartSpanHook, PostEndSpanHook, DoLogAttribut
     ) -> None:
         # Burr's ``@trace`` logs every traced function's arguments and return value through
         # this hook: content, so recorded only when the user opted in.
-        if not self._capture():
+        if not self._options.capture():
             return
         try:
             if span is not None:
