@@ -17,13 +17,11 @@ from opentelemetry import trace as trace_api
 from opentelemetry.util.types import AttributeValue
 
 from obs.instrumentation import (
+    IntegrationOptions,
     distribution_version,
     error_type,
-    get_meter,
-    get_tracer,
     internal_error,
     record_exception,
-    settings,
 )
 from obs_openai import _messages
 from obs_openai import _semconv as sc
@@ -72,19 +70,22 @@ class Telemetry:
         meter_provider: metrics_api.MeterProvider | None = None,
     ) -> None:
         version = distribution_version("obs-openai")
-        self.capture_content = capture_content
+        #: The overrides every integration has, resolved the shared way.
+        self.options = IntegrationOptions(
+            capture_content=capture_content,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+        )
         self.genai_capture = genai_capture_from_environment()
-        self.tracer = get_tracer(sc.SCOPE, version, tracer_provider)
-        self.metrics = GenAIMetrics(get_meter(sc.SCOPE, version, meter_provider))
+        self.tracer = self.options.tracer(sc.SCOPE, version)
+        self.metrics = GenAIMetrics(self.options.meter(sc.SCOPE, version))
 
     def capture(self) -> bool:
-        """Record prompts and completions? The per-instrumentation option wins, then the
-        GenAI conventions' own variable, then obs's setting."""
-        if self.capture_content is not None:
-            return self.capture_content
-        if self.genai_capture is not None:
-            return self.genai_capture
-        return settings().capture_content
+        """Record prompts and completions? ``IntegrationOptions.capture()``, with the GenAI
+        conventions' own variable between the per-instrumentation option and obs's setting."""
+        if self.genai_capture is None or self.options.capture_content is not None:
+            return self.options.capture()
+        return self.genai_capture
 
 
 _LENGTH_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
