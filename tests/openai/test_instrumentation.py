@@ -144,3 +144,15 @@ def test_obs_failures_are_swallowed(
 def test_with_options_copies_are_traced(instrumented: Capture, client: Any) -> None:
     client.with_options(timeout=5).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert len(instrumented.spans) == 1
+
+
+def test_obs_openai_declares_its_identifier_keys() -> None:
+    """The ids and enumerations obs-openai writes are declared by obs-openai, not assumed to be
+    in core's list: the scrubber neither treats them as secrets nor searches their values."""
+    from obs._scrub_options import IDENTIFIER_KEYS
+    from obs_openai import _semconv
+
+    assert {_semconv.API_TYPE, _semconv.SYSTEM_FINGERPRINT, _semconv.RESPONSE_ID} <= set(
+        _semconv.IDENTIFIERS
+    )
+    assert set(_semconv.IDENTIFIERS) <= IDENTIFIER_KEYS

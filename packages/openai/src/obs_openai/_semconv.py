@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from obs.instrumentation import declare_identifier_keys
+
 SCOPE: Final = "obs.openai"
 
 OPERATION: Final = "gen_ai.operation.name"
@@ -45,6 +47,29 @@ SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 ERROR_TYPE: Final = "error.type"
 HTTP_STATUS: Final = "http.response.status_code"
+
+#: Ids, names and enumerations obs-openai writes: the scrubber neither treats them as secrets nor
+#: searches their values (a response id is unique per span: searching it would never hit the
+#: clean-value cache). Declared here, by the integration that writes them, not in core.
+IDENTIFIERS: Final = (
+    OPERATION,
+    PROVIDER,
+    REQUEST_MODEL,
+    RESPONSE_MODEL,
+    RESPONSE_ID,
+    FINISH_REASONS,
+    OUTPUT_TYPE,
+    API_TYPE,
+    REQUEST_SERVICE_TIER,
+    RESPONSE_SERVICE_TIER,
+    SYSTEM_FINGERPRINT,
+    TOKEN_TYPE,
+    SERVER_ADDRESS,
+    SERVER_PORT,
+    ERROR_TYPE,
+    HTTP_STATUS,
+)
+declare_identifier_keys(*IDENTIFIERS)
 
 PROVIDER_OPENAI: Final = "openai"
 PROVIDER_AZURE: Final = "azure.ai.openai"
