@@ -125,3 +125,43 @@ def test_openai_client_without_obs_openai_gets_http_spans(instrumented, openai_s
         model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
     )
     assert [s.name for s in instrumented.spans] == ["POST"]
+
+
+def _sampled_out_parent():
+    from opentelemetry import trace as trace_api
+
+    context = trace_api.SpanContext(
+        trace_id=0x5CE0E9A56015FEC5AADFA328AE398115,
+        span_id=0xAB54A98CEB1F0AD2,
+        is_remote=True,
+        trace_flags=trace_api.TraceFlags(0),  # not sampled: what follows is not recorded
+    )
+    return trace_api.use_span(trace_api.NonRecordingSpan(context))
+
+
+def test_sampled_out_openai_call_gets_no_http_span_or_metric(instrumented, openai_server):
+    """obs-openai suppresses HTTP client spans around its request even when its own span is
+    sampled out: obs-httpx then records nothing (no span, no duration point) of its own."""
+    obs_openai.instrument_openai()
+    try:
+        client = openai.OpenAI(base_url=openai_server.base_url, api_key="sk-test-0123456789")
+        with _sampled_out_parent():
+            client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+            )
+    finally:
+        obs_openai.uninstrument_openai()
+    assert instrumented.spans == []
+    assert "http.client.request.duration" not in instrumented.metrics()
+
+
+async def test_sampled_out_async_openai_call_gets_no_http_metric(instrumented, openai_server):
+    obs_openai.instrument_openai()
+    try:
+        client = openai.AsyncOpenAI(base_url=openai_server.base_url, api_key="sk-test-0123456789")
+        with _sampled_out_parent():
+            await client.embeddings.create(model="text-embedding-3-small", input="hi")
+    finally:
+        obs_openai.uninstrument_openai()
+    assert instrumented.spans == []
+    assert "http.client.request.duration" not in instrumented.metrics()

@@ -8,6 +8,8 @@ calls. From here it gets:
   are the overrides every integration has (``capture_content``, ``propagation``,
   ``tracer_provider``, ``meter_provider``) with their resolution (``options.capture()``,
   ``options.policy()``, ``options.tracer(scope)``, ``options.meter(scope)``);
+- one span per outgoing call: ``suppress_http_client_spans()`` around a request an integration
+  records itself, ``http_client_spans_suppressed()`` for an HTTP client integration to ask;
 - patching: ``self.wrap(owner, attribute, wrapper)`` (a :class:`Patch`, undone exactly on
   ``uninstrument``, never clobbering a wrapper someone put over it);
 - :func:`live_instances`, to instrument the host objects made before obs was switched on;
@@ -36,6 +38,7 @@ from obs._registry import get as find_integration
 from obs._scrubbing import REPLACEMENT, declare_identifier_keys
 from obs._settings import PropagationPolicy, parse_policy
 from obs._settings import current as settings
+from obs._suppression import http_client_spans_suppressed, suppress_http_client_spans
 
 
 def get_tracer(
@@ -116,6 +119,7 @@ __all__ = [
     "get_meter",
     "get_tracer",
     "header_getter",
+    "http_client_spans_suppressed",
     "inject",
     "internal_error",
     "lazy_exports",
@@ -126,6 +130,7 @@ __all__ = [
     "scrubbed_marker",
     "secret_name",
     "settings",
+    "suppress_http_client_spans",
     "to_attribute_value",
     "to_attributes",
     "truncate",

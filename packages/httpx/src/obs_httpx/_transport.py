@@ -17,8 +17,13 @@ from opentelemetry import context as context_api
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
-from obs._suppression import http_client_spans_suppressed
-from obs.instrumentation import get_meter, get_tracer, inject, internal_error
+from obs.instrumentation import (
+    get_meter,
+    get_tracer,
+    http_client_spans_suppressed,
+    inject,
+    internal_error,
+)
 from obs_httpx import _semconv as sc
 from obs_httpx._call import Call, StreamTypes, stream_types
 from obs_httpx._url import url_full

@@ -4,7 +4,10 @@ Every resource method of ``OpenAI``/``AsyncOpenAI`` (and the Azure clients, whic
 them) ends in ``SyncAPIClient.request`` / ``AsyncAPIClient.request``, so wrapping those two
 methods (with obs's patching helper) covers ``create``, ``parse``, the ``stream()`` helpers,
 ``with_raw_response`` and ``with_streaming_response`` at once. Requests to endpoints that are
-not model calls pass straight through.
+not model calls pass straight through. A model call's request runs inside
+``suppress_http_client_spans()``: an HTTP client integration (obs-httpx) records nothing of its
+own under it, even when the model call's span is sampled out (not recording, so not a CLIENT
+span the HTTP integration could see).
 
 Instrumentation is either global (every client) or per client; a client's own instrumentation
 wins over the global one.
@@ -23,7 +26,13 @@ from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 from opentelemetry.util.types import AttributeValue
 
-from obs.instrumentation import BoundedCache, Patch, internal_error, wrap
+from obs.instrumentation import (
+    BoundedCache,
+    Patch,
+    internal_error,
+    suppress_http_client_spans,
+    wrap,
+)
 from obs_openai import _messages
 from obs_openai import _semconv as sc
 from obs_openai._call import ModelCall, Telemetry
@@ -161,7 +170,8 @@ def _sync_request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         return wrapped(*args, **kwargs)
     token = context_api.attach(trace_api.set_span_in_context(call.span))
     try:
-        result = wrapped(*args, **kwargs)
+        with suppress_http_client_spans():
+            result = wrapped(*args, **kwargs)
     except BaseException as exc:
         context_api.detach(token)
         call.fail(exc)
@@ -186,7 +196,8 @@ async def _traced_async_request(
         return await wrapped(*args, **kwargs)
     token = context_api.attach(trace_api.set_span_in_context(call.span))
     try:
-        result = await wrapped(*args, **kwargs)
+        with suppress_http_client_spans():
+            result = await wrapped(*args, **kwargs)
     except BaseException as exc:
         context_api.detach(token)
         call.fail(exc)
