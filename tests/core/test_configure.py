@@ -245,3 +245,25 @@ def test_global_provider_is_obs_proxy(obs_capture):
     from obs._providers import SwappableTracerProvider
 
     assert isinstance(trace_api.get_tracer_provider(), SwappableTracerProvider)
+
+
+@pytest.mark.parametrize("raw", ["soon", "-1", "nan"])
+def test_bad_shutdown_timeout_is_said_once_and_the_default_used(
+    receiver, obs_capture, monkeypatch, caplog, raw
+):
+    """A bad OBS_SHUTDOWN_TIMEOUT_S used to raise from configure() and obs.force_flush()."""
+    from obs._export_health import DEFAULT_SHUTDOWN_TIMEOUT_S
+    from obs.instrumentation import flush
+
+    obs.testing.reset_diagnostics()
+    caplog.set_level(logging.WARNING, logger="obs")
+    monkeypatch.setenv("OBS_SHUTDOWN_TIMEOUT_S", raw)
+    obs_capture.configure(otlp_endpoint=receiver.endpoint)
+    with obs.span("still exported"):
+        pass
+    assert flush() is True
+    assert flush() is True
+    assert [s.name for s in receiver.spans()] == ["still exported"]
+    warnings = [r for r in caplog.records if "OBS_SHUTDOWN_TIMEOUT_S" in r.getMessage()]
+    assert len(warnings) == 1
+    assert f"using the default ({DEFAULT_SHUTDOWN_TIMEOUT_S})" in warnings[0].getMessage()

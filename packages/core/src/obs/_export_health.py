@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -143,8 +142,17 @@ def quiet_opentelemetry_repeats() -> None:
 
 
 def shutdown_timeout_ms() -> float:
-    raw = os.environ.get("OBS_SHUTDOWN_TIMEOUT_S")
-    return (float(raw) if raw else DEFAULT_SHUTDOWN_TIMEOUT_S) * 1000
+    """``OBS_SHUTDOWN_TIMEOUT_S`` in ms; a bad value is said once and the default used.
+
+    It is read at exit and in ``flush()``: a typo there must not turn a shutdown into a crash.
+    """
+    # Imported here: ``_arguments`` pulls in the settings, store and scrubbing modules.
+    from obs._arguments import env_number
+
+    seconds = env_number(
+        "OBS_SHUTDOWN_TIMEOUT_S", low=0, high=3600, default=DEFAULT_SHUTDOWN_TIMEOUT_S
+    )
+    return (DEFAULT_SHUTDOWN_TIMEOUT_S if seconds is None else seconds) * 1000
 
 
 class BoundedBatchSpanProcessor(BatchSpanProcessor):
