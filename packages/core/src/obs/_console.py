@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 from obs._settings import LEVELS
+from obs._span_tree import walk_sdk_spans
 from obs._terminal import safe_text
 
 MAX_TRACES = 1024
@@ -125,26 +126,14 @@ class ConsoleProcessor(SpanProcessor):
             pass
 
     def _print(self, spans: list[ReadableSpan]) -> None:
-        by_id = {s.context.span_id: s for s in spans if s.context is not None}
-        children: dict[int | None, list[ReadableSpan]] = {}
-        for s in spans:
-            parent = (
-                s.parent.span_id if s.parent is not None and s.parent.span_id in by_id else None
-            )
-            children.setdefault(parent, []).append(s)
         lines: list[str] = []
         stream = self._out()
         colours = self._colours if self._colours is not None else _isatty(stream)
-
-        def walk(parent: int | None, depth: int) -> None:
-            for s in sorted(children.get(parent, ()), key=lambda x: x.start_time or 0):
-                line = self._line(s, depth, colours)
-                if line is not None:
-                    lines.append(line)
-                if s.context is not None:
-                    walk(s.context.span_id, depth + 1)
-
-        walk(None, 0)
+        # Iterative: a trace nested thousands deep must not exhaust the recursion limit.
+        for node in walk_sdk_spans(spans):
+            line = self._line(node.item, node.depth, colours)
+            if line is not None:
+                lines.append(line)
         if lines:
             self._write(stream, "\n".join(lines) + "\n")
 

@@ -8,7 +8,10 @@ spans deep (hostile or buggy input), which must not overflow the interpreter's s
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
 T = TypeVar("T")
 
@@ -60,4 +63,23 @@ def walk(
         push(children.get(ident, []), lasts)
 
 
-__all__ = ["Node", "walk"]
+def _sdk_id(span: ReadableSpan) -> int:
+    return span.context.span_id if span.context is not None else id(span)
+
+
+def _sdk_parent(span: ReadableSpan) -> int | None:
+    return span.parent.span_id if span.parent is not None else None
+
+
+def _sdk_start(span: ReadableSpan) -> float:
+    return span.start_time or 0
+
+
+def walk_sdk_spans(
+    spans: Iterable[ReadableSpan], roots: Iterable[ReadableSpan] | None = None
+) -> Iterator[Node]:
+    """:func:`walk` over SDK spans (the console's batch, ``obs.testing``'s capture)."""
+    return walk(spans, _sdk_id, _sdk_parent, _sdk_start, roots)
+
+
+__all__ = ["Node", "walk", "walk_sdk_spans"]

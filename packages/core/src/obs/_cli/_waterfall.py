@@ -1,7 +1,7 @@
 """``obs trace ID``: one trace as a waterfall with offsets, bars, durations and errors.
 
-The tree is walked with an explicit stack: a stored trace is data, and a deep (or cyclic)
-parent chain must not exhaust Python's recursion limit.
+The tree is walked by ``_span_tree.walk`` (iterative): a stored trace is data, and a deep (or
+cyclic) parent chain must not exhaust Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from obs._cli._output import cell, duration
 from obs._cli._session import CommandFailed, store_session
+from obs._span_tree import walk
 from obs._store import StoredSpan, trace_spans
 from obs._terminal import safe_text
 
@@ -37,36 +38,35 @@ def _colours(args: argparse.Namespace) -> bool:
     return sys.stdout.isatty()
 
 
+def _parent(span: StoredSpan) -> str | None:
+    # A row naming itself as its parent (hostile data) is a root, not a one-span cycle.
+    return None if span.parent_span_id == span.span_id else span.parent_span_id
+
+
+def _prefix(lasts: tuple[bool, ...]) -> str:
+    """``├─``/``└─`` for the span, ``│``/blank for each ancestor below the root."""
+    if len(lasts) < 2:
+        return ""
+    return "".join("   " if last else "│  " for last in lasts[1:-1]) + (
+        "└─ " if lasts[-1] else "├─ "
+    )
+
+
 def _tree_order(spans: Sequence[StoredSpan]) -> list[tuple[StoredSpan, str]]:
     """Spans in tree order, each with its tree-drawing prefix."""
-    ids = {s.span_id for s in spans}
-    children: dict[str | None, list[StoredSpan]] = {}
-    for s in spans:
-        parent = (
-            s.parent_span_id if s.parent_span_id in ids and s.parent_span_id != s.span_id else None
-        )
-        children.setdefault(parent, []).append(s)
-    ordered: list[tuple[StoredSpan, str]] = []
-    seen: set[str] = set()
-    # (parent, index into its children, prefix): the stack holds the path being drawn.
-    stack: list[tuple[str | None, int, str]] = [(None, 0, "")]
-    while stack:
-        parent, index, prefix = stack.pop()
-        kids = children.get(parent, [])
-        if index >= len(kids):
-            continue
-        stack.append((parent, index + 1, prefix))
-        s = kids[index]
-        if s.span_id in seen:  # a cycle in hostile data
-            continue
-        seen.add(s.span_id)
-        last = index == len(kids) - 1
-        top = parent is None
-        ordered.append((s, prefix + ("" if top else "└─ " if last else "├─ ")))
-        stack.append((s.span_id, 0, prefix + ("" if top else "   " if last else "│  ")))
+    ordered = [(node.item, _prefix(node.lasts)) for node in walk(spans, _span_id, _parent, _start)]
     # Spans only reachable through a cycle have no root: shown at the top level.
+    seen = {s.span_id for s, _ in ordered}
     ordered.extend((s, "") for s in spans if s.span_id not in seen)
     return ordered
+
+
+def _span_id(span: StoredSpan) -> str:
+    return span.span_id
+
+
+def _start(span: StoredSpan) -> float:
+    return span.start_ns
 
 
 def render_waterfall(

@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 import obs
 from obs import _registry
 from obs._runtime import forget_diagnostics, runtime
-from obs._span_tree import walk
+from obs._span_tree import walk_sdk_spans
 
 
 class CaptureProcessor(SpanProcessor):
@@ -153,7 +153,7 @@ class Capture:
         """
         lines: list[str] = []
         hidden: int | None = None  # the depth of a log span being left out
-        for node in walk(self.spans, _span_id, _parent_id, _start, roots):
+        for node in walk_sdk_spans(self.spans, roots):
             if hidden is not None and node.depth > hidden:
                 continue
             hidden = None
@@ -199,18 +199,6 @@ def reset() -> None:
         state.loaded.clear()
         state.instrumented.clear()
     forget_diagnostics()
-
-
-def _span_id(span: ReadableSpan) -> int:
-    return span.context.span_id if span.context is not None else id(span)
-
-
-def _parent_id(span: ReadableSpan) -> int | None:
-    return span.parent.span_id if span.parent is not None else None
-
-
-def _start(span: ReadableSpan) -> float:
-    return span.start_time or 0
 
 
 __all__ = ["Capture", "CaptureProcessor", "reset", "reset_diagnostics"]
