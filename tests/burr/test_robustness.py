@@ -7,7 +7,7 @@ import logging
 import pytest
 from opentelemetry.trace import get_current_span
 
-from obs import _diagnostics
+import obs.testing
 from obs_burr import ObsHooks
 from tests.burr.apps import ActionFailed, counter, failing, streamer
 
@@ -18,7 +18,7 @@ class BrokenTracer:
 
 
 def test_a_failing_tracer_does_not_reach_the_application(obs_capture, caplog):
-    _diagnostics.reset_said()
+    obs.testing.reset_diagnostics()
     hooks = ObsHooks(name="c")
     hooks._tracer = BrokenTracer()  # type: ignore[assignment]
     with caplog.at_level(logging.WARNING, logger="obs"):

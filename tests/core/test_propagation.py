@@ -10,7 +10,7 @@ from opentelemetry import context as context_api
 from opentelemetry.trace import SpanKind
 
 import obs
-from obs import _diagnostics
+import obs.testing
 from obs.instrumentation import Incoming, extract, inject
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -43,7 +43,7 @@ def _attached(ctx):
 
 @pytest.fixture(autouse=True)
 def _fresh_diagnostics():
-    _diagnostics.reset_said()
+    obs.testing.reset_diagnostics()
     return
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 import obs
-from obs import _cli, _diagnostics
+import obs.testing
+from obs import _cli
 from obs._store import StoreExporter, connect
 
 
@@ -145,7 +146,7 @@ def test_pruning_by_age_and_size(tmp_path, obs_capture):
 def test_a_store_that_cannot_be_written_never_reaches_the_app(tmp_path, obs_capture, caplog):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the store's folder should be")
-    _diagnostics.reset_said()
+    obs.testing.reset_diagnostics()
     caplog.set_level(logging.WARNING, logger="obs")
     obs_capture.configure(store=blocker / "spans.db")
     with obs.span("still works"):
