@@ -142,10 +142,23 @@ def _sampled_out_parent():
 def test_sampled_out_openai_call_gets_no_http_span_or_metric(instrumented, openai_server):
     """obs-openai suppresses HTTP client spans around its request even when its own span is
     sampled out: obs-httpx then records nothing (no span, no duration point) of its own."""
+    sent: list[httpx.Headers] = []
+
+    class Recording(httpx.HTTPTransport):
+        # Beneath obs-httpx's wrapper: sees the request as obs-httpx left it.
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = super().handle_request(request)
+            sent.append(request.headers)
+            return response
+
     obs_openai.instrument_openai()
     try:
-        client = openai.OpenAI(base_url=openai_server.base_url, api_key="sk-test-0123456789")
-        with _sampled_out_parent():
+        client = openai.OpenAI(
+            base_url=openai_server.base_url,
+            api_key="sk-test-0123456789",
+            http_client=httpx.Client(transport=Recording()),
+        )
+        with client, _sampled_out_parent():
             client.chat.completions.create(
                 model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
             )
@@ -153,6 +166,8 @@ def test_sampled_out_openai_call_gets_no_http_span_or_metric(instrumented, opena
         obs_openai.uninstrument_openai()
     assert instrumented.spans == []
     assert "http.client.request.duration" not in instrumented.metrics()
+    (headers,) = sent
+    assert "traceparent" not in headers  # obs-httpx injected nothing of its own
 
 
 async def test_sampled_out_async_openai_call_gets_no_http_metric(instrumented, openai_server):
