@@ -11,6 +11,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from obs import alert_status
+from obs._alerts.vocabulary import format_value
 from obs._llm_cost import price_table
 from obs_ui._db import has_table
 from obs_ui._queries import dashboards, explore, traces
@@ -136,3 +138,31 @@ def query(conn: sqlite3.Connection, body: Mapping[str, Any]) -> dict[str, Any]:
         return explore.run(conn, sql)
     except ValueError as exc:  # SQL errors go up as they are: the time limit reads them
         raise BadRequest(str(exc)) from None
+
+
+def alerts(conn: sqlite3.Connection) -> dict[str, Any]:
+    """``obs.alert_status``: rules with their values per group, incidents, the evaluator.
+
+    Each value and threshold also comes as text, formatted as ``obs alerts`` prints it
+    (``15%``, ``1.2s``), so the page shows the same figures as the command.
+    """
+    status = alert_status(conn)
+    units: dict[str, str] = {}
+    for rule in status["rules"]:
+        unit = rule.get("unit") if isinstance(rule.get("unit"), str) else ""
+        units[str(rule.get("name"))] = unit
+        rule["threshold_text"] = _value_text(rule.get("threshold"), unit)
+        for value in rule.get("values") or []:
+            value["value_text"] = _value_text(value.get("value"), unit)
+    for key in ("open", "resolved"):
+        for incident in status[key]:
+            unit = units.get(str(incident.get("rule")), "")
+            incident["value_text"] = _value_text(incident.get("value"), unit)
+            incident["threshold_text"] = _value_text(incident.get("threshold"), unit)
+    return status
+
+
+def _value_text(value: Any, unit: str) -> str:
+    if value is not None and not isinstance(value, int | float):
+        return str(value)  # a stored row that is not a number is shown as it is
+    return format_value(value, unit)

@@ -289,6 +289,8 @@ class Handler(BaseHTTPRequestHandler):
             return _api.meta(conn, str(self.server.store))
         if route == "traces":
             return _api.trace_list(conn, query)
+        if route == "alerts":
+            return _api.alerts(conn)
         if route.startswith("trace/"):
             return _api.trace(conn, route[len("trace/") :])
         if route.startswith("dashboard/"):

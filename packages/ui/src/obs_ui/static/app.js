@@ -5,7 +5,8 @@ import { meta } from "./api.js";
 import { livePage } from "./live.js";
 import { tracePage } from "./trace.js";
 import { explorePage } from "./explore.js";
-import { dashboardPage, alertsPage, BOARDS } from "./dashboards.js";
+import { dashboardPage, BOARDS } from "./dashboards.js";
+import { alertsPage } from "./alerts.js";
 
 let generation = 0;
 
@@ -24,7 +25,7 @@ async function route() {
     if (page === "trace" && parts[1]) await tracePage(main, parts[1], isCurrent);
     else if (page === "explore") await explorePage(main, params);
     else if (page === "dash") await dashboardPage(main, BOARDS.some(([id]) => id === parts[1]) ? parts[1] : "http", params);
-    else if (page === "alerts") await alertsPage(main);
+    else if (page === "alerts") await alertsPage(main, isCurrent);
     else await livePage(main, params, isCurrent);
     if (isCurrent()) document.body.setAttribute("data-ready", page);
   } catch (err) {

@@ -69,14 +69,4 @@ function panel(p, onRow) {
   return section;
 }
 
-export async function alertsPage(main) {
-  const info = await meta(true);
-  clear(main).append(
-    h("h1", { text: "Alerts" }),
-    h("section", { class: "panel", "data-panel": "alerts" },
-      h("p", { text: info.has_alerts
-        ? "This store has alerts (tables alert_rules, alert_state, alert_incidents). This page does not show them yet: run `obs alerts`, or query those tables in Explore."
-        : "No alerts in this store. `obs alerts run --file rules.toml` evaluates rules and writes them here (tables alert_*)." })));
-}
-
 export { fmtTime };
