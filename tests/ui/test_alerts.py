@@ -162,3 +162,29 @@ def test_a_store_without_alerts_says_so(page: Any, tmp_path: Path) -> None:
         open_page(page, server.url + "#/alerts", "alerts")
         assert "No alert rules in this store" in page.text_content("#alerts-empty")
         assert page.errors == []
+
+
+def test_a_resolved_incident_moves_to_recently_resolved(page: Any, tmp_path: Path) -> None:
+    path = tmp_path / "spans.db"
+    spans = Spans(path)
+    now = time.time_ns() - 200 * S
+    spans.add(at_ns=now - S, status="error")
+    config = load_config([{"name": "Errors", "condition": "error_rate > 5%", "resolve_after": 0}])
+    assert config is not None
+    evaluator = Evaluator(config, path)
+    try:
+        evaluator.evaluate_once(now)
+        for i in range(5):  # a minute later only successes: the rule resolves
+            spans.add(at_ns=now + 100 * S + i)
+        spans.close()
+        evaluator.evaluate_once(now + 110 * S)
+    finally:
+        evaluator.stop()
+    with serve(path) as server:
+        open_page(page, server.url + "#/alerts", "alerts")
+        (resolved,) = rows(page, "alert-resolved")
+        assert resolved["rule"] == "Errors"
+        assert resolved["peak"] == "100%"  # the worst value while it lasted
+        assert resolved["resolved"]
+        assert "No open incidents" in page.text_content("[data-panel='alert-open']")
+        assert page.errors == []

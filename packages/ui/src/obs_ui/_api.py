@@ -62,7 +62,7 @@ def meta(conn: sqlite3.Connection, store_path: str) -> dict[str, Any]:
         "last_ns": last,
         "now_ns": time.time_ns(),
         "has_metrics": has_table(conn, "metrics"),
-        "has_alerts": any(has_table(conn, t) for t in ("alert_rules", "alert_events", "alerts")),
+        "has_alerts": has_table(conn, "alert_rules"),
         "prices_as_of": table.as_of,
         "example_sql": explore.EXAMPLE,
         "tables_help": explore.TABLES_HELP,
@@ -158,6 +158,7 @@ def alerts(conn: sqlite3.Connection) -> dict[str, Any]:
         for incident in status[key]:
             unit = units.get(str(incident.get("rule")), "")
             incident["value_text"] = _value_text(incident.get("value"), unit)
+            incident["peak_text"] = _value_text(incident.get("peak_value"), unit)
             incident["threshold_text"] = _value_text(incident.get("threshold"), unit)
     return status
 

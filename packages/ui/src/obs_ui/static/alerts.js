@@ -59,7 +59,7 @@ function incidentRows(incidents, resolved) {
   return incidents.map((i) => h("tr", { class: resolved ? null : "error", "data-incident": text(i.id) },
     cell("rule", i.rule),
     cell("group", groupText(i.group)),
-    cell("value", i.value_text, "num"),
+    resolved ? cell("peak", i.peak_text, "num") : cell("value", i.value_text, "num"),
     cell("threshold", `${text(i.comparison)} ${text(i.threshold_text)}`.trim()),
     cell("since", i.started_at),
     resolved ? cell("resolved", i.resolved_at) : cell("notified", i.notifications, "num"),
@@ -90,7 +90,7 @@ function render(body, status) {
         : h("p", { class: "muted", text: "No open incidents." })),
     h("section", { class: "panel", "data-panel": "alert-resolved" }, h("h2", { text: "Recently resolved" }),
       status.resolved.length
-        ? h("div", { class: "scroll" }, grid(["rule", "group", "value", "threshold", "since", "resolved", "example trace"], incidentRows(status.resolved, true)))
+        ? h("div", { class: "scroll" }, grid(["rule", "group", "peak", "threshold", "since", "resolved", "example trace"], incidentRows(status.resolved, true)))
         : h("p", { class: "muted", text: "None." })),
     h("section", { class: "panel", "data-panel": "alert-evaluator" }, h("h2", { text: "Evaluator" }), evaluatorBox(status.evaluator)));
 }
