@@ -1,6 +1,7 @@
 """Screenshots of each page of ``obs ui`` for the README, by the headless Chromium the tests use.
 
 uv run python -m examples.helpdesk && uv run python docs/ui/take_screenshots.py .obs/spans.db
+(names after the store take only those pages: ``... .obs/spans.db alerts``)
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ PAGES = {
         "dash",
         None,
     ),
+    # Shows rules once an evaluator has run over the store, e.g.
+    # uv run obs alerts run --once --file rules.toml (rules: see the README's "Alerts")
+    "alerts": ("#/alerts", "alerts", None),
 }
 
 
-def main(store: Path) -> None:
+def main(store: Path, only: set[str] | None = None) -> None:
     server = UIServer(store)
     server.start_in_thread()
     with sync_playwright() as playwright:
@@ -49,6 +53,8 @@ def main(store: Path) -> None:
             "tr[data-trace]", "data-trace"
         )
         for name, (fragment, ready, click) in PAGES.items():
+            if only and name not in only:
+                continue
             page.goto(server.url + fragment.format(trace=trace))
             page.wait_for_selector(f"body[data-ready='{ready}']")
             if name == "explore":
@@ -63,4 +69,4 @@ def main(store: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), set(sys.argv[2:]) or None)

@@ -67,7 +67,7 @@ function incidentRows(incidents, resolved) {
 }
 
 function evaluatorBox(ev) {
-  if (!ev) return h("p", { class: "muted", id: "evaluator", text: "No evaluator has held this store's lease." });
+  if (!ev) return h("p", { class: "muted", id: "evaluator", text: "No process holds the evaluator lease now: the values are from the last evaluation." });
   return h("table", { class: "kv", id: "evaluator" },
     [["holder", ev.holder], ["host", ev.host], ["pid", ev.pid], ["since", ev.since],
       ["lease expires", ev.expires_at], ["running", ev.active ? "yes" : "no (values are from its last evaluation)"]]
