@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from obs._cli._output import print_table
-from obs._cli._session import store_session
+from obs._cli._session import CommandFailed, store_session
 from obs._terminal import safe_text
 
 EXAMPLE_QUERY = """\
@@ -26,7 +26,7 @@ def run_query(args: argparse.Namespace) -> int:
     with store_session(args, "query") as conn:
         cursor = conn.execute(sql)
         columns = [d[0] for d in cursor.description or ()]
-        rows = cursor.fetchall()
+        rows = _bounded_rows(cursor)
     if args.json:
         # ensure_ascii: control and bidi characters leave as \\u escapes, never raw.
         json.dump(
@@ -46,6 +46,26 @@ def run_query(args: argparse.Namespace) -> int:
     else:
         print_table(columns, rows)
     return 0
+
+
+#: What a result may hold in strings and blobs. Each value is capped (MAX_VALUE_BYTES), but
+#: within its time limit a query can still return thousands of large rows.
+MAX_RESULT_BYTES = 256 * 1024 * 1024
+
+
+def _bounded_rows(cursor: Any) -> list[Any]:
+    rows: list[Any] = []
+    size = 0
+    for row in cursor:
+        size += sum(len(v) for v in row if isinstance(v, (str, bytes))) + 8 * len(row)
+        if size > MAX_RESULT_BYTES:
+            raise CommandFailed(
+                f"obs query: the result is too large (over {MAX_RESULT_BYTES // 2**20} MB); "
+                "select fewer rows or smaller values",
+                2,
+            )
+        rows.append(row)
+    return rows
 
 
 def _csv_value(value: Any, terminal: bool) -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 
 from obs._store import (
     DEFAULT_TIMEOUT_S,
+    MAX_VALUE_BYTES,
     StoreConnection,
     StoreUnavailable,
     arm_timeout,
@@ -75,6 +76,12 @@ def store_session(args: argparse.Namespace, command: str) -> Iterator[StoreConne
             raise CommandFailed(
                 f"obs {command}: not allowed: the obs command only reads (no writes, ATTACH, "
                 "VACUUM, PRAGMAs that set something, or extensions)",
+                2,
+            ) from None
+        if "too big" in str(exc):  # SQLite: "string or blob too big"
+            raise CommandFailed(
+                f"obs {command}: a value is too large (over {MAX_VALUE_BYTES // 2**20} MB; "
+                "the obs command builds and reads values up to that size only)",
                 2,
             ) from None
         raise CommandFailed(f"obs {command}: {exc}", 2) from None

@@ -17,6 +17,7 @@ from obs._store._files import StoreRefused
 from obs._store._functions import percentile, register_functions
 from obs._store._reader import (
     DEFAULT_TIMEOUT_S,
+    MAX_VALUE_BYTES,
     AmbiguousTraceId,
     StoreConnection,
     StoredSpan,
@@ -48,6 +49,7 @@ __all__ = [
     "DEFAULT_MAX_SIZE_MB",
     "DEFAULT_PATH",
     "DEFAULT_TIMEOUT_S",
+    "MAX_VALUE_BYTES",
     "MIGRATIONS",
     "STORE_QUEUE_SIZE",
     "AmbiguousTraceId",

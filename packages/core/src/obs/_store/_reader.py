@@ -7,7 +7,7 @@ no ATTACH/DETACH (so no VACUUM INTO, which attaches), no PRAGMA that sets anythi
 no extension loading. A read-only connection never checkpoints, so reading a store whose
 writer died leaves its WAL as it was. Each statement can be given a time limit
 (``arm_timeout``), enforced by a progress handler, which also keeps Ctrl-C working during a
-long query.
+long query. No string or blob a statement builds or reads may exceed ``MAX_VALUE_BYTES``.
 
 ``recent_traces`` and ``trace_spans`` answer from indexes (the ``traces`` summary table and
 the spans primary key), so they stay fast at millions of rows.
@@ -56,6 +56,9 @@ DESCRIBE_PRAGMAS = frozenset(
 )
 DENIED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"})
 DEFAULT_TIMEOUT_S = 5.0
+#: The largest string or blob a reader's statement may build or read. A time limit does not
+#: bound memory: one step can build a gigabyte (``printf('%.*c', 1e9, 'x')``, ``zeroblob``).
+MAX_VALUE_BYTES = 64 * 1024 * 1024
 _HEX = re.compile(r"[0-9a-f]{1,32}")
 
 
@@ -107,6 +110,7 @@ def _connect(path: Path, option: str) -> StoreConnection:
     assert isinstance(conn, StoreConnection)
     conn.set_authorizer(_authorize)
     conn.set_progress_handler(conn._progress, 1000)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     register_functions(conn)
     return conn
 
