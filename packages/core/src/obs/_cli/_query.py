@@ -40,7 +40,7 @@ def run_query(args: argparse.Namespace) -> int:
     elif args.csv:
         writer = csv.writer(sys.stdout)
         terminal = sys.stdout.isatty()
-        writer.writerow(columns)
+        writer.writerow([_csv_value(c, terminal) for c in columns])
         for row in rows:
             writer.writerow([_csv_value(v, terminal) for v in row])
     else:
