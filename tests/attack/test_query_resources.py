@@ -50,6 +50,7 @@ def _limited_obs(*args: str) -> tuple[subprocess.CompletedProcess[str], int]:
         return subprocess.CompletedProcess(proc.args, code, out.read(), err.read()), usage.ru_maxrss
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="Connection.setlimit is 3.11+")
 @pytest.mark.parametrize(
     "sql",
     [

@@ -19,6 +19,7 @@ import os
 import re
 import sqlite3
 import stat
+import sys
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -110,7 +111,8 @@ def _connect(path: Path, option: str) -> StoreConnection:
     assert isinstance(conn, StoreConnection)
     conn.set_authorizer(_authorize)
     conn.set_progress_handler(conn._progress, 1000)
-    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    if sys.version_info >= (3, 11):  # setlimit is 3.11+; 3.10 has only the command's budget
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     register_functions(conn)
     return conn
 
