@@ -64,10 +64,13 @@ _NAME_BACK_LIMIT = 64
 _NAME_LIMIT = 128
 # The separator: "password=", "password: ", '"password": ', "user[password]=", "token := ".
 # Also inside escaped JSON in a log line ('{\\"password\\": \\"x\\"}') and URL-encoded
-# ("password%3Dx"); a backslash before the value's quote is consumed (see ``_ESCAPED_VALUE``).
+# ("password%3Dx", and URL-encoded JSON in a query string: "%22password%22%3A%20%22x%22");
+# a backslash before the value's quote is consumed (see ``_ESCAPED_VALUE``).
 _SEPARATOR = re.compile(
-    r"[\\\"'\]]{0,3}[ \t]{0,4}(?:=>|:=|[:=]|%3[dDaA])[ \t]{0,4}(?P<escaped>\\(?=[\"']))?"
+    r"(?:[\\\"'\]]|%2[27]|%5[dD]){0,3}(?:[ \t]|%20){0,4}(?:=>|:=|[:=]|%3[dDaA])[ \t]{0,4}"
+    r"(?P<escaped>\\(?=[\"']))?"
 )
+_SEPARATOR_WINDOW = 32
 # A value up to its delimiter. Words after the first are part of it ("password=correct horse
 # battery") unless one looks like the next assignment ("... user=bob"). Bounded: 1024
 # characters for the first word, 16 more words of at most 256.
@@ -392,7 +395,7 @@ class TextScanner:
             state.assign_from = run.end() if run is not None else end
             return None
         state.assign_from = end
-        separator = _SEPARATOR.match(text, end, end + 16)
+        separator = _SEPARATOR.match(text, end, end + _SEPARATOR_WINDOW)
         if separator is None:
             return None
         label = self._keys.label(text[start:end])
