@@ -75,9 +75,6 @@ _MAX_JSON_NESTING = 2
 _CARD_MIN = 10**12
 
 
-_UNSEEN = object()
-
-
 def _plain(text: str) -> str:
     """An exact ``str`` (a subclass may override ``lower``, ``__eq__``, ``__hash__``...)."""
     return text if type(text) is str else str.__str__(text)
@@ -114,7 +111,9 @@ class Scrubber:
         # The shared set, not a copy: integrations may declare theirs after configure.
         self._identifiers = IDENTIFIER_KEYS
         self._names = KeyNames(options.extra_patterns, _Exempt(self._safe, self._identifiers))
-        self._key_cache = self._names.cache
+        # attribute key -> it names no secret and holds none (one look-up on the clean path)
+        self._key_verdicts: BoundedCache[str, bool] = BoundedCache(10_000)
+        self._key_cache = self._key_verdicts.data
         self._text_names = KeyNames(options.extra_patterns, ())
         value_patterns = [(label, re.compile(rx)) for label, rx in options.value_patterns.items()]
         self._scanner = TextScanner(self._text_names, tuple(options.pii), value_patterns)
@@ -255,7 +254,8 @@ class Scrubber:
         for key, value in attributes.items():
             new: Any = value
             pattern = self.key_pattern(key)
-            path = prefix + key
+            out_key = self._scrub_key(prefix, key, found)
+            path = prefix + out_key  # obs.scrubbed lists paths: never a secret in one
             if pattern is not None and self.is_marker(value):
                 found.append(path)  # replaced where it entered obs: still listed
             elif pattern is not None:
@@ -272,11 +272,32 @@ class Scrubber:
                     new = _homogeneous(items)
             else:
                 new = self._scrub_item(key, path, value, found)
-            if new is not value:
+            if new is not value or out_key is not key:
                 if changed is None:
                     changed = dict(attributes)
-                changed[_plain(key)] = new
+                if out_key is not key:
+                    del changed[key]
+                changed[_plain(out_key)] = new
         return changed
+
+    def _attribute_key_clean(self, key: str) -> bool:
+        clean = self.key_pattern(key) is None and (
+            key in self._clean or not self._may_hold_secret(key)
+        )
+        if len(key) <= _CACHE_MAX_LENGTH:
+            self._key_verdicts.remember(key, clean)
+        return clean
+
+    def _scrub_key(self, prefix: str, key: str, found: list[str]) -> str:
+        """The key itself with secrets replaced: a token used as a dict key is a leak too."""
+        if key in self._clean or not self._may_hold_secret(key):
+            return key
+        hits: list[str] = []
+        scrubbed = self.scrub_text(prefix, key, hits)
+        if not hits:
+            return key
+        found.append(prefix + "<key>")  # as the structure walk lists a scrubbed dict key
+        return scrubbed
 
     def _value_clean(self, key: str, value: Any) -> bool:
         if type(value) is str:
@@ -299,10 +320,10 @@ class Scrubber:
         clean = self._clean
         values: Mapping[str, Any] = attributes  # narrowed by ``type(value) is`` below
         for key, value in values.items():
-            verdict = keys.get(key, _UNSEEN)
-            if verdict is _UNSEEN:
-                verdict = self.key_pattern(key)
-            if verdict is not None:
+            verdict = keys.get(key)
+            if verdict is None:
+                verdict = self._attribute_key_clean(key)
+            if not verdict:
                 return False
             if key in identifiers:
                 continue
