@@ -51,9 +51,7 @@ class LogHandler(logging.Handler):
                 return
             level = _records.level_name(record.levelno)
             template, message = _template_and_message(record)
-            attrs = to_attributes(
-                {k: v for k, v in record.__dict__.items() if k not in _STANDARD and k[0] != "_"}
-            )
+            attrs = to_attributes(_extra(record))
             attrs["logger.name"] = name
             attrs["code.function.name"] = record.funcName
             attrs["code.file.path"] = record.pathname
@@ -65,6 +63,16 @@ class LogHandler(logging.Handler):
         _records.record(
             level, template, message, attrs, exc, int(record.created * 1e9), "logging handler"
         )
+
+
+def _extra(record: logging.LogRecord) -> dict[str, Any]:
+    # ``extra={"": 1}`` or ``extra={1: "x"}`` is accepted by logging; it must not lose the record.
+    extra: dict[str, Any] = {}
+    for key, value in record.__dict__.items():
+        name = key if isinstance(key, str) else str(key)
+        if name and name not in _STANDARD and name[0] != "_":
+            extra[name] = value
+    return extra
 
 
 def _template_and_message(record: logging.LogRecord) -> tuple[str, str]:
