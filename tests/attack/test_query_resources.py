@@ -10,16 +10,18 @@ from __future__ import annotations
 import io
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from obs import _cli
-from obs._store import StoreExporter
+from obs._store import StoreExporter, open_for_writing
 from tests.store.helpers import OBS, spans
 
 # Far above what a legitimate query needs, far below what the attacks below would take.
@@ -104,3 +106,44 @@ def test_csv_column_names_on_a_terminal_are_neutralised(store: Path) -> None:
     for bad in ("\x1b", "\x07", "\u202e"):
         assert bad not in out, repr(out)
     assert "\\x1b" in out
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("abc", "def"),
+        (float("inf"), float("-inf")),
+        (b"\x00\x01", 5),
+        (1.5, "x"),
+        (2**63 - 1, -(2**63)),
+    ],
+)
+@pytest.mark.parametrize("command", ["traces", "trace"])
+def test_stored_times_of_the_wrong_type_do_not_crash_the_views(tmp_path, start, end, command):
+    path = tmp_path / "spans.db"
+    open_for_writing(path).close()
+    trace_id = "ab" * 16
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO spans (trace_id, span_id, name, kind, start_time, end_time, start_ns, "
+        "end_ns, duration_ms, status) VALUES (?, '01', 'n', 'internal', '', '', ?, ?, 0, 'ok')",
+        (trace_id, start, end),
+    )
+    conn.execute(
+        "INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, start_time, end_time, "
+        "start_ns, end_ns, duration_ms, status) VALUES (?, '02', '01', 'n', 'internal', '', '', "
+        "5, 6, 0, 'ok')",
+        (trace_id,),
+    )
+    conn.execute(
+        "INSERT INTO traces VALUES (?, ?, ?, 'two', x'00', 0, ?, 'n', 'n', 's')",
+        (trace_id, start, end, time.time_ns()),
+    )
+    conn.commit()
+    conn.close()
+    args = ["traces"] if command == "traces" else ["trace", "abab"]
+    result = subprocess.run(
+        [OBS, *args, "--db", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr

@@ -15,6 +15,7 @@ the spans primary key), so they stay fast at millions of rows.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sqlite3
@@ -175,6 +176,16 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     return row is not None
 
 
+def _integer(value: Any) -> int:
+    """A stored time or count as an int. SQLite keeps any type in any column: a hostile row's
+    text, blob or infinity reads as 0 rather than break the view that shows it."""
+    if type(value) is int:
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return 0
+
+
 def arm_timeout(conn: sqlite3.Connection, seconds: float | None) -> None:
     """Stop statements that run longer than ``seconds`` from now (None: no limit)."""
     if isinstance(conn, StoreConnection):
@@ -278,11 +289,11 @@ def recent_traces(
     return [
         TraceSummary(
             trace_id=trace_id,
-            start_ns=start,
-            end_ns=end,
-            duration_ms=(end - start) / 1e6,
-            span_count=count,
-            error_count=errors,
+            start_ns=_integer(start),
+            end_ns=_integer(end),
+            duration_ms=(_integer(end) - _integer(start)) / 1e6,
+            span_count=_integer(count),
+            error_count=_integer(errors),
             services=tuple(sorted(s or "?" for s in (services or "").split("\x1f"))),
             root_name=root_name,
             root_label=root_message or root_name,
@@ -378,6 +389,8 @@ def trace_spans(conn: sqlite3.Connection, trace_id_prefix: str) -> list[StoredSp
     spans = []
     for row in rows:
         values = list(row)
+        values[6] = _integer(values[6])
+        values[7] = _integer(values[7])
         values[10] = bool(values[10])
         error_type = values[13]
         values[13] = None if error_type is None else str(error_type)
