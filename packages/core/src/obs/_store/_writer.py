@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
+from obs._attributes import safe_text
 from obs._diagnostics import logger
 from obs._store._files import (
     StoreRefused,
@@ -162,7 +163,15 @@ def _iso(ns: int) -> str:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    return safe_text(json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":")))
+
+
+def _cell(value: Any) -> Any:
+    """A text cell SQLite can bind: a lone surrogate (not UTF-8) would fail the whole batch,
+    and a sequence value (``obs.msg`` set to a list) cannot be bound at all."""
+    if value is None or (type(value) is str and value.isascii()):
+        return value
+    return safe_text(value if isinstance(value, str) else str(value))
 
 
 # A process has one or a few Resources: each one's JSON and service name are computed once.
@@ -178,7 +187,7 @@ def _resource(resource: Any) -> tuple[str, Any]:
         cached = _resource_cache[id(resource)] = (
             resource,
             _json(attributes),
-            attributes.get("service.name"),
+            _cell(attributes.get("service.name")),
         )
     return cached[1], cached[2]
 
@@ -220,20 +229,20 @@ def span_row(span: ReadableSpan) -> tuple[Any, ...]:
         f"{ctx.trace_id:032x}",
         f"{ctx.span_id:016x}",
         f"{span.parent.span_id:016x}" if span.parent is not None else None,
-        span.name,
+        _cell(span.name),
         span.kind.name.lower(),
         service,
-        span.instrumentation_scope.name if span.instrumentation_scope else None,
+        _cell(span.instrumentation_scope.name) if span.instrumentation_scope else None,
         _iso(start),
         _iso(end),
         start,
         end,
         (end - start) / 1e6,
         "error" if status is StatusCode.ERROR else "ok" if status is StatusCode.OK else "unset",
-        span.status.description,
+        _cell(span.status.description),
         1 if is_log else 0,
-        attrs.get("obs.level") if is_log else None,
-        attrs.get("obs.msg"),
+        _cell(attrs.get("obs.level")) if is_log else None,
+        _cell(attrs.get("obs.msg")),
         _json(attrs) if attrs else "{}",
         events,
         links,
