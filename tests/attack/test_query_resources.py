@@ -8,6 +8,7 @@ string), and a time-limited query can still return more rows than fit in memory.
 from __future__ import annotations
 
 import io
+import json
 import os
 import resource
 import sqlite3
@@ -147,3 +148,30 @@ def test_stored_times_of_the_wrong_type_do_not_crash_the_views(tmp_path, start, 
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ago_with_out_of_range_seconds_answers_instead_of_failing(store: Path) -> None:
+    out = io.StringIO()
+    old = sys.stdout
+    sys.stdout = out
+    try:
+        code = _cli.main(
+            [
+                "query",
+                "--db",
+                str(store),
+                "--json",
+                "SELECT ago(1e12) AS far, ago(-1e12) AS ahead, ago(1e400) AS inf, "
+                "ago('x') AS text, "
+                "(SELECT count(*) FROM spans WHERE start_ns > ago(1e12)) AS n",
+            ]
+        )
+    finally:
+        sys.stdout = old
+    assert code == 0
+    row = json.loads(out.getvalue())[0]
+    assert row["far"] == -(2**63)
+    assert row["ahead"] == 2**63 - 1
+    assert row["inf"] is None
+    assert row["text"] is None
+    assert row["n"] == 3

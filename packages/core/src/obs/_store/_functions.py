@@ -56,10 +56,19 @@ def _attr(attributes: str | None, key: str) -> Any:
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
+_INT64 = 2**63 - 1
+
+
 def _ago(seconds: float | None) -> int | None:
+    # Clamped to SQLite's integer range: ago(1e12) would otherwise overflow, and SQLite words
+    # that "string or blob too big". Not a number (or infinite): NULL, as SQL's own functions.
     if seconds is None:
         return None
-    return time.time_ns() - int(float(seconds) * 1e9)
+    try:
+        ns = time.time_ns() - int(float(seconds) * 1e9)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return max(-_INT64 - 1, min(_INT64, ns))
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
