@@ -5,19 +5,22 @@ It never buffers a body and never changes a message: it only watches ``http.resp
 
 The span ends exactly once: when the last body message has been sent (so background tasks
 that run after the response do not stretch it), or when the app returns or raises, whichever
-comes first. A 5xx response waits for the app to return, because a 500 sent by Starlette's
-error middleware is followed by the exception that caused it, and that exception belongs on
-the span.
+comes first (the per-request :class:`_Exchange` in ``_exchange.py`` watches the messages).
+A 5xx response waits for the app to return, because a 500 sent by Starlette's error
+middleware is followed by the exception that caused it, and that exception belongs on the
+span.
 
 The per-request work is kept to what the span needs: the headers are read in one pass, the
 incoming context is extracted only when a propagation header is present, and everything that
 repeats (route templates and names, ``Host`` parsing, propagation header names) is cached.
+
+This module holds the ASGI entry and dispatch (:class:`ObsMiddleware`: which requests get a
+span, starting and ending it); ``_exchange.py`` the per-request state and message watching,
+``_lifespan.py`` the flush at server shutdown. ``DETAIL`` is re-exported from here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from typing import Any
 
@@ -25,19 +28,20 @@ from opentelemetry import context as context_api
 from opentelemetry import propagate
 from opentelemetry import trace as trace_api
 from opentelemetry.propagators.textmap import TextMapPropagator
-from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, StatusCode
+from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from obs.instrumentation import (
     error_type,
     extract,
-    flush,
     get_tracer,
     internal_error,
     record_exception,
     settings,
     warn_once,
 )
+from obs_fastapi._exchange import DETAIL, _Exchange
+from obs_fastapi._lifespan import _flush_before_shutdown_completes
 from obs_fastapi._metrics import ServerMetrics
 from obs_fastapi._native import NativeBridge, arguments_value, bridge, errors_value
 from obs_fastapi._options import Options, options_from
@@ -70,12 +74,6 @@ _set_value = context_api.set_value
 _get_textmap = propagate.get_global_textmap
 _REDACTED = r"\1\2=REDACTED"
 _perf = time.perf_counter
-#: The ``detail`` of a 4xx answer (``HTTPException(404, detail="no such order")``): recorded,
-#: scrubbed like every attribute, from a JSON body up to this size (the body is only watched,
-#: never held back or changed). 422 details carry the rejected input: they are recorded only
-#: under ``capture_validation_errors``, from FastAPI's own data.
-DETAIL = "fastapi.response.detail"
-_DETAIL_MAX_BODY = 16_384
 
 
 def _keep(template: str, text: str) -> str:
@@ -420,151 +418,4 @@ class ObsMiddleware:
             _detach(token)
 
 
-class _Exchange:
-    """One request in flight: what its span needs to end once, with the right status.
-
-    One slotted object per request instead of closures and cells: fewer allocations on the
-    hot path. ``send``/``receive`` only watch messages; they never change or hold them.
-    """
-
-    __slots__ = (
-        "_receive",
-        "_send",
-        "complete",
-        "detail",
-        "disconnected",
-        "end",
-        "failure",
-        "finished",
-        "middleware",
-        "name",
-        "prefix",
-        "scope",
-        "sink",
-        "span",
-        "start",
-        "started",
-        "status",
-        "trailers",
-    )
-
-    def __init__(
-        self, middleware: ObsMiddleware, scope: Scope, name: str, receive: Receive, send: Send
-    ) -> None:
-        self.middleware = middleware
-        self.scope = scope
-        self.name = name
-        self.span: Span = INVALID_SPAN
-        self.prefix = ""
-        self._receive = receive
-        self._send = send
-        self.sink: Any = None
-        self.status = 0
-        self.complete = False
-        self.trailers = False
-        self.disconnected = False
-        self.finished = False
-        self.end: dict[str, AttributeValue] = {}
-        self.start: dict[str, AttributeValue] = {}
-        self.started = 0.0
-        self.failure: BaseException | None = None
-        self.detail = False
-
-    async def send(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.start":
-            self.status = message["status"]
-            self.trailers = message.get("trailers", False)
-            selection = self.middleware.options.response_headers
-            if selection is not None:
-                self._response_headers(message, selection)
-            if 400 <= self.status < 500 and self.status != 422:
-                self.detail = _is_json(message.get("headers", ()))
-        elif self.detail and kind == "http.response.body":
-            self.detail = False
-            self._record_detail(message)
-        await self._send(message)
-        if kind == "http.response.body":
-            if message.get("more_body", False) or self.trailers:
-                return
-        elif kind != "http.response.pathsend" and (
-            kind != "http.response.trailers" or message.get("more_trailers", False)
-        ):
-            return
-        self.complete = True
-        # A 5xx waits for the app to return: the exception behind it may follow.
-        if self.status < 500 and not self.finished:
-            self.finish(None)
-
-    async def receive(self) -> Message:
-        message = await self._receive()
-        if message["type"] == "http.disconnect":
-            self.disconnected = True
-        return message
-
-    def finish(self, exc: BaseException | None) -> None:
-        self.finished = True
-        status = self.status
-        end = self.end
-        if status:
-            end["http.response.status_code"] = status
-        if exc is None:
-            if status >= 500:
-                end["error.type"] = str(status)
-            elif not self.complete:
-                end["error.type"] = (
-                    "client_disconnected" if self.disconnected else "incomplete_response"
-                )
-        self.middleware._finish(self, exc)
-
-    def _record_detail(self, message: Message) -> None:
-        """The ``detail`` of a JSON 4xx body sent in one piece (a copy is read; nothing held)."""
-        try:
-            body = message.get("body", b"")
-            if message.get("more_body", False) or not body or len(body) > _DETAIL_MAX_BODY:
-                return
-            decoded = json.loads(body)
-            detail = decoded.get("detail") if isinstance(decoded, dict) else None
-            if detail is None:
-                return
-            text = detail if isinstance(detail, str) else json.dumps(detail, default=str)
-            self.end[DETAIL] = text
-        except ValueError:
-            return  # not JSON after all: nothing to record
-        except Exception as exc:
-            internal_error("obs_fastapi: response detail", exc)
-
-    def _response_headers(self, message: Message, selection: frozenset[bytes] | str) -> None:
-        try:
-            self.end.update(
-                header_attributes(message.get("headers", ()), selection, "http.response.header.")
-            )
-        except Exception as exc:
-            internal_error("obs_fastapi: response headers", exc)
-
-
 __all__ = ["DETAIL", "MARK", "NATIVE", "SCOPE_NAME", "ObsMiddleware"]
-
-
-def _is_json(headers: Any) -> bool:
-    for key, value in headers:
-        if key.lower() == b"content-type":
-            media = value.split(b";", 1)[0].strip().lower()
-            return bool(media == b"application/json" or media.endswith(b"+json"))
-    return False
-
-
-def _flush_before_shutdown_completes(send: Send) -> Send:
-    """Export the buffered spans when the app has shut down, before the server is told so.
-
-    uvicorn (and servers like it) end the process with the SIGTERM/SIGINT they caught once the
-    lifespan shutdown completes, so interpreter-exit hooks never run: without this, the spans
-    of the last seconds before every graceful stop would be lost.
-    """
-
-    async def send_after_flush(message: Message) -> None:
-        if message.get("type") in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
-            await asyncio.get_running_loop().run_in_executor(None, flush)
-        await send(message)
-
-    return send_after_flush
