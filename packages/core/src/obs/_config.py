@@ -3,6 +3,12 @@
 Calling it again reconfigures: obs's own SDK providers are replaced behind the swappable
 global proxies and the old ones shut down (flushing, stopping their threads); processors obs
 added to a provider the user owns are replaced in place.
+
+This module is the orchestration: ``configure()`` reads the arguments and ``OBS_*`` settings
+and puts the pieces together, the :class:`Obs` handle, ``force_flush`` and ``shutdown``.
+The outputs (the OTLP and store span processors and metric readers) are built in
+``_exporters.py``; the providers are installed and retired in ``_provider_setup.py``, which
+holds the process state (``_state``). Their names are re-exported here, where they were.
 """
 
 from __future__ import annotations
@@ -12,47 +18,45 @@ import contextlib
 import dataclasses
 import os
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 from opentelemetry.sdk.metrics import MeterProvider as SDKMeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanLimits, SpanProcessor
+from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from obs import _alerts, _arguments, _otlp_endpoints, _registry, _settings, _spans
-from obs._attributes import MAX_STRING_LENGTH
 from obs._console import ConsoleProcessor
-from obs._diagnostics import logger
-from obs._export_health import (
-    BoundedBatchSpanProcessor,
-    ReportingSpanExporter,
-    quiet_opentelemetry_repeats,
-    run_bounded,
-    shutdown_timeout_ms,
+from obs._export_health import run_bounded, shutdown_timeout_ms
+from obs._exporters import (
+    _otlp_processors,
+    _otlp_span_exporter_class,
+    _store_metric_reader,
+    _store_path,
+    _store_processor,
+    without_userinfo,
 )
 from obs._logging_bridge import stdlib as _logging_stdlib
 from obs._metric_scrubbing import scrub_readers
-from obs._pipeline import Pipeline
-from obs._providers import SwappableMeterProvider, SwappableTracerProvider
+from obs._provider_setup import (
+    _configure_metrics,
+    _configure_tracing,
+    _retire_tracer_provider,
+    _span_limits,
+    _State,
+    _state,
+    _tracer_provider_class,
+)
 from obs._scrubbing import Scrubber, ScrubbingOptions
 from obs._settings import LEVELS, PropagationPolicy, Settings, env_flag, parse_level, parse_policy
-from obs._store import (
-    DEFAULT_MAX_AGE_S,
-    DEFAULT_MAX_SIZE_MB,
-    STORE_QUEUE_SIZE,
-    StoreExporter,
-    resolve_path,
-)
 
 InstrumentOption = bool | Sequence[str] | Mapping[str, Mapping[str, Any]]
 
@@ -83,23 +87,6 @@ class Obs:
 
     def __exit__(self, *exc_info: object) -> None:
         shutdown()
-
-
-class _State:
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.tracer_proxy: SwappableTracerProvider | None = None
-        self.meter_proxy: SwappableMeterProvider | None = None
-        self.tracer_provider: trace_api.TracerProvider | None = None
-        self.owns_tracer_provider = False
-        self.meter_provider: metrics_api.MeterProvider | None = None
-        self.owns_meter_provider = False
-        self.pipelines: dict[int, Pipeline] = {}  # id(provider) -> the pipeline obs added
-        self.atexit_registered = False
-        self.handle: Obs | None = None
-
-
-_state = _State()
 
 
 def _default_service_name() -> str | None:
@@ -137,110 +124,6 @@ def _scrubbed_resource(resource: Resource, scrubber: Scrubber | None) -> Resourc
     found: list[str] = []
     scrubbed = scrubber.scrub_attributes("resource.", resource.attributes, found)
     return resource if scrubbed is None else Resource(scrubbed, resource.schema_url)
-
-
-def without_userinfo(url: str) -> str:
-    """``url`` without ``user:password@``: what obs prints or labels a metric with."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "OTLP endpoint"
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
-def _otlp_processors(
-    endpoints: _otlp_endpoints.OTLPEndpoints, headers: Mapping[str, str] | None
-) -> tuple[SpanProcessor | None, MetricReader | None]:
-    """The OTLP span processor and metric reader, each only where its signal has an endpoint."""
-    if endpoints.traces is None and endpoints.metrics is None:
-        return None, None
-    # Imported here: the exporter pulls in protobuf and requests, which a user without OTLP
-    # should not pay for at import time.
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-
-    header_map = dict(headers) if headers else None
-    quiet_opentelemetry_repeats()
-    processor: SpanProcessor | None = None
-    reader: MetricReader | None = None
-    if endpoints.traces is not None:
-        span_exporter = _otlp_span_exporter_class()(endpoint=endpoints.traces, headers=header_map)
-        label = without_userinfo(endpoints.base or endpoints.traces)
-        processor = BoundedBatchSpanProcessor(
-            ReportingSpanExporter(span_exporter, label), label=label
-        )
-    if endpoints.metrics is not None:
-        from obs._otlp_metrics import GuardedMetricExporter
-
-        reader = PeriodicExportingMetricReader(GuardedMetricExporter(endpoints.metrics, header_map))
-    return processor, reader
-
-
-def _otlp_span_exporter_class() -> type[Any]:
-    """The SDK's OTLP span exporter with obs's encoder (same bytes), unless ``OBS_FAST_OTLP=0``."""
-    if env_flag("OBS_FAST_OTLP") is False:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter
-    from obs._otlp.exporter import FastOTLPSpanExporter
-
-    return FastOTLPSpanExporter
-
-
-def _store_path(option: bool | str | os.PathLike[str] | None, otlp_on: bool) -> Path | None:
-    """Where the local store is, or None when it is off.
-
-    Default: on (``.obs/spans.db``) when spans are not sent over OTLP. ``OBS_STORE`` may say
-    ``off``/``on`` or give a path.
-    """
-    if option is None:
-        env = (os.environ.get("OBS_STORE") or "").strip()
-        if env.lower() in ("0", "false", "off", "no"):
-            return None
-        if env and env.lower() not in ("1", "true", "on", "yes"):
-            return Path(env)
-        if env:
-            return resolve_path(None)
-        return None if otlp_on else resolve_path(None)
-    if option is False:
-        return None
-    if option is True:
-        return resolve_path(None)
-    return Path(option)
-
-
-def _store_processor(
-    path: Path, max_age_s: float | None, max_size_mb: float | None
-) -> SpanProcessor:
-    exporter = StoreExporter(
-        path,
-        max_age_s=max_age_s or float(os.environ.get("OBS_STORE_MAX_AGE_S") or DEFAULT_MAX_AGE_S),
-        max_size_mb=max_size_mb
-        or float(os.environ.get("OBS_STORE_MAX_SIZE_MB") or DEFAULT_MAX_SIZE_MB),
-    )
-    # Short delay: a person running `obs traces` right after a request expects to see it.
-    # Reporting: store write failures are counted and said like OTLP's, by exporter.
-    label = f"store {path}"
-    # A bigger queue than the SDK's 2048 unless OTEL_BSP_MAX_QUEUE_SIZE says otherwise: writers
-    # of one store take turns on its lock, and a turn can take seconds on a busy machine.
-    queue = int(os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE") or STORE_QUEUE_SIZE)
-    return BoundedBatchSpanProcessor(
-        ReportingSpanExporter(exporter, label),
-        schedule_delay_millis=500,
-        max_queue_size=queue,
-        label=label,
-    )
-
-
-def _store_metric_reader(path: Path, max_age_s: float | None) -> MetricReader:
-    """Metrics go into the store too (a ``metrics`` table), so they are seen without OTLP."""
-    from obs._metric_store import store_metric_reader
-
-    return store_metric_reader(
-        path,
-        max_age_s=max_age_s or float(os.environ.get("OBS_STORE_MAX_AGE_S") or DEFAULT_MAX_AGE_S),
-    )
 
 
 def configure(
@@ -386,134 +269,6 @@ def _with_sample_rate(settings: Settings, rate: float) -> Settings:
     return dataclasses.replace(settings, sample_rate=rate)
 
 
-def _configure_tracing(
-    explicit: trace_api.TracerProvider | None,
-    resource: Resource,
-    sampler: Sampler | None,
-    processors: list[SpanProcessor],
-    scrubber: Scrubber | None,
-    baggage_attributes: bool,
-) -> trace_api.TracerProvider:
-    current_global = trace_api.get_tracer_provider()
-    ours = current_global if isinstance(current_global, SwappableTracerProvider) else None
-    unset = isinstance(current_global, trace_api.ProxyTracerProvider)
-
-    owned = False
-    if explicit is not None:
-        target = explicit
-    elif ours is None and not unset:
-        # Someone installed a provider before us: adopt it rather than fight over the global.
-        target = current_global
-        logger.info(
-            "obs: adopting the tracer provider already installed (%s)", type(target).__name__
-        )
-    else:
-        target = _tracer_provider_class()(
-            resource=resource, sampler=sampler, shutdown_on_exit=False, span_limits=_span_limits()
-        )
-        owned = True
-
-    previous, previous_owned = _state.tracer_provider, _state.owns_tracer_provider
-    if isinstance(target, SDKTracerProvider):
-        pipeline = _state.pipelines.get(id(target))
-        if pipeline is None:
-            pipeline = Pipeline()
-            target.add_span_processor(pipeline)
-            _state.pipelines[id(target)] = pipeline
-        for old in pipeline.replace(processors, scrubber, baggage_attributes):
-            if old not in processors:
-                old.shutdown()
-    elif processors:
-        logger.warning(
-            "obs: the tracer provider in use (%s) is not an OpenTelemetry SDK provider; obs "
-            "cannot add its processors (console, OTLP, ...) to it",
-            type(target).__name__,
-        )
-
-    if unset:
-        _state.tracer_proxy = SwappableTracerProvider(target)
-        trace_api.set_tracer_provider(_state.tracer_proxy)
-    elif ours is not None:
-        ours.swap(target)
-        _state.tracer_proxy = ours
-
-    _state.tracer_provider, _state.owns_tracer_provider = target, owned
-    if previous is not None and previous is not target:
-        _retire_tracer_provider(previous, previous_owned)
-    return target
-
-
-def _tracer_provider_class() -> type[SDKTracerProvider]:
-    """obs's lean provider (an SDK provider making cheaper spans), unless ``OBS_LEAN_SPANS=0``."""
-    if env_flag("OBS_LEAN_SPANS") is False:
-        return SDKTracerProvider
-    from obs._lean import LeanTracerProvider
-
-    return LeanTracerProvider
-
-
-def _span_limits() -> SpanLimits:
-    """Every attribute value bounded (client-controlled paths, queries, ids included).
-
-    OpenTelemetry leaves value length unlimited by default; obs applies its documented limit
-    unless ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`` / ``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT``
-    says otherwise (SpanLimits reads those when given None).
-    """
-    configured = os.environ.get("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") or os.environ.get(
-        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"
-    )
-    return SpanLimits(max_attribute_length=None if configured else MAX_STRING_LENGTH)
-
-
-def _retire_tracer_provider(provider: trace_api.TracerProvider, owned: bool) -> None:
-    pipeline = _state.pipelines.pop(id(provider), None)
-    if owned and isinstance(provider, SDKTracerProvider):
-        provider.shutdown()  # flushes, stops export threads
-    elif pipeline is not None:
-        for old in pipeline.replace((), None, False):
-            old.shutdown()
-        # The pipeline object stays in the user's provider, now empty and inert.
-
-
-def _configure_metrics(
-    explicit: metrics_api.MeterProvider | None,
-    enabled: bool,
-    resource: Resource,
-    readers: list[MetricReader],
-) -> metrics_api.MeterProvider:
-    current_global = metrics_api.get_meter_provider()
-    ours = current_global if isinstance(current_global, SwappableMeterProvider) else None
-    unset = type(current_global).__name__ == "_ProxyMeterProvider"
-
-    owned = False
-    if not enabled:
-        target: metrics_api.MeterProvider = metrics_api.NoOpMeterProvider()
-    elif explicit is not None:
-        target = explicit
-    elif ours is None and not unset:
-        target = current_global
-        if readers:
-            logger.warning(
-                "obs: a meter provider was installed before obs.configure(); obs uses it and "
-                "cannot add metric readers (OTLP, testing) to it"
-            )
-    else:
-        target = SDKMeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
-        owned = True
-
-    if unset:
-        _state.meter_proxy = SwappableMeterProvider(target)
-        metrics_api.set_meter_provider(_state.meter_proxy)
-    elif ours is not None:
-        ours.swap(target)
-
-    previous, previous_owned = _state.meter_provider, _state.owns_meter_provider
-    _state.meter_provider, _state.owns_meter_provider = target, owned
-    if previous_owned and previous is not target and isinstance(previous, SDKMeterProvider):
-        previous.shutdown(timeout_millis=shutdown_timeout_ms())
-    return target
-
-
 def _instrument(option: InstrumentOption) -> tuple[str, ...]:
     return _registry.instrument_option(option)
 
@@ -575,3 +330,27 @@ def shutdown() -> None:
 def _shutdown_at_exit() -> None:
     with contextlib.suppress(Exception):  # interpreter teardown: nothing left to tell
         shutdown()
+
+
+# Moved to _exporters / _provider_setup; still importable from here.
+__all__ = [
+    "InstrumentOption",
+    "Obs",
+    "_State",
+    "_configure_metrics",
+    "_configure_tracing",
+    "_otlp_processors",
+    "_otlp_span_exporter_class",
+    "_retire_tracer_provider",
+    "_span_limits",
+    "_state",
+    "_store_metric_reader",
+    "_store_path",
+    "_store_processor",
+    "_tracer_provider_class",
+    "configure",
+    "current",
+    "force_flush",
+    "shutdown",
+    "without_userinfo",
+]
