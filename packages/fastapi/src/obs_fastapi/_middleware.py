@@ -16,7 +16,8 @@ repeats (route templates and names, ``Host`` parsing, propagation header names) 
 
 This module holds the ASGI entry and dispatch (:class:`ObsMiddleware`: which requests get a
 span, starting and ending it); ``_exchange.py`` the per-request state and message watching,
-``_lifespan.py`` the flush at server shutdown. ``DETAIL`` is re-exported from here.
+``_lifespan.py`` the flush at server shutdown. The moved names (``DETAIL`` among them)
+are re-exported from here, where they were importable from.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ from obs.instrumentation import (
     settings,
     warn_once,
 )
+from obs_fastapi._exchange import _DETAIL_MAX_BODY as _DETAIL_MAX_BODY
 from obs_fastapi._exchange import DETAIL, _Exchange
+from obs_fastapi._exchange import _is_json as _is_json
 from obs_fastapi._lifespan import _flush_before_shutdown_completes
 from obs_fastapi._metrics import ServerMetrics
 from obs_fastapi._native import NativeBridge, arguments_value, bridge, errors_value

@@ -5,7 +5,8 @@ and one per publish made outside a handler (``factory(None, context=...)``). The
 (:class:`TelemetryMiddleware`, here) holds what is shared (tracer, metrics, the broker
 adapter); the per-message object (:class:`MessageTelemetry`, in ``_message.py``) holds the span
 of that message, and ``_settlement.py`` ends a process span when the message is settled.
-``MessageTelemetry`` is re-exported here, where it always was importable from.
+``MessageTelemetry`` and the other moved names are re-exported here, where they were
+importable from.
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ from obs.instrumentation import (
     parse_policy,
 )
 from obs_faststream._adapter import BrokerAdapter
+from obs_faststream._message import _JOINING as _JOINING
 from obs_faststream._message import MessageTelemetry, _Shared
 from obs_faststream._metrics import metrics_for
+from obs_faststream._settlement import _BASE_SETTLEMENT as _BASE_SETTLEMENT
+from obs_faststream._settlement import _Settlement as _Settlement
+from obs_faststream._settlement import _settles_remotely as _settles_remotely
 
 SCOPE = "obs.faststream"
 VERSION = distribution_version("obs-faststream")
