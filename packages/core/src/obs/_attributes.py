@@ -222,13 +222,22 @@ def to_attributes(values: Mapping[str, object]) -> dict[str, AttributeValue]:
     """
     out: dict[str, AttributeValue] = {}
     found: list[str] = []
-    for key, value in values.items():
-        if value is None:
+    items: Mapping[str, Any] = values  # narrowed by ``type(value) is`` below
+    for key, value in items.items():
+        # The fast path, no call per value: exact primitives as they are, and an exact str
+        # that ``to_attribute_value`` would return unchanged (ASCII holds no lone surrogate,
+        # and one within the limit is not cut). Everything else takes the full path.
+        kind = type(value)
+        if kind is str:
+            if len(value) <= MAX_STRING_LENGTH and value.isascii():
+                out[key] = value
+                continue
+        elif kind is int or kind is float or kind is bool:
+            out[key] = value
             continue
-        if type(value) in _PRIMITIVES and type(value) is not str:
-            out[key] = value  # type: ignore[assignment]
-        else:
-            out[key] = to_attribute_value(value, found, key)
+        elif value is None:
+            continue
+        out[key] = to_attribute_value(value, found, key)
     if found:
         out["obs.scrubbed"] = tuple(dict.fromkeys(found))
     return out

@@ -8,11 +8,11 @@ so logs group by template; the rendered message is ``obs.msg``.
 from __future__ import annotations
 
 import sys
-import time
 import warnings
+from time import time_ns as _now_ns
 from typing import Any
 
-from opentelemetry.trace import Status, StatusCode, Tracer
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from obs import _settings, _spans
 from obs._attributes import to_attributes
@@ -54,8 +54,11 @@ def emit(
     attrs["obs.level_num"] = number
     attrs["obs.msg_template"] = template
     attrs["obs.msg"] = message
-    now = time_ns or time.time_ns()
-    span = (tracer or _spans.tracer()).start_span(template, attributes=attrs, start_time=now)
+    now = time_ns or _now_ns()
+    chosen = tracer or _spans.tracer()
+    # Past obs's swappable proxy to the tracer behind it, as ``obs.span`` does.
+    chosen = getattr(chosen, "_real", chosen)
+    span = chosen.start_span(template, None, SpanKind.INTERNAL, attrs, None, now)
     if exc is not None:
         record_exception(span, exc, escaped=False)
     elif number >= LEVELS["error"]:

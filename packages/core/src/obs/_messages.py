@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obs import _settings
+from obs._cache import BoundedCache
+
+if TYPE_CHECKING:
+    from obs._scrubbing import Scrubber
 
 #: Widest padding or precision a format spec may ask for.
 MAX_WIDTH = 1000
@@ -92,26 +96,52 @@ def _field(value: Any, conversion: str | None, spec: str) -> str:
     return format(value, spec)
 
 
+#: A template ready for one scrubber: literal text, or a field as (name, conversion, spec,
+#: text as written, the scrubbed marker when the field's name marks a secret, else None).
+_Step = str | tuple[str, str | None, str, str, str | None]
+#: Per template: the scrubber its plan was made for, and the plan. Rendering a log's message
+#: is on every ``obs.info``; the key-pattern verdict per field is made once per template.
+_plans: BoundedCache[str, tuple[Scrubber | None, tuple[_Step, ...]]] = BoundedCache(_CACHE_SIZE)
+
+
+def _plan(template: str, scrubber: Scrubber | None) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
+    for part in _parsed(template):
+        if isinstance(part, str):
+            steps.append(part)
+            continue
+        name, conversion, spec, written = part
+        pattern = scrubber.key_pattern(name) if scrubber is not None else None
+        marker = f"[scrubbed: {pattern}]" if pattern is not None else None
+        steps.append((name, conversion, spec, written, marker))
+    return tuple(steps)
+
+
 def render(template: str, values: Mapping[str, Any]) -> str:
     if "{" not in template and "}" not in template:
         return template
     try:
-        parts = _parsed(template)
         scrubber = _settings.current().scrubber
+        planned = _plans.get(template)
+        if planned is None or planned[0] is not scrubber:
+            planned = (scrubber, _plan(template, scrubber))
+            _plans.put(template, planned)
         out: list[str] = []
-        for part in parts:
-            if isinstance(part, str):
-                out.append(part)
+        for step in planned[1]:
+            if isinstance(step, str):
+                out.append(step)
                 continue
-            name, conversion, spec, written = part
+            name, conversion, spec, written, marker = step
             if name not in values:
                 out.append(written)
-                continue
-            pattern = scrubber.key_pattern(name) if scrubber is not None else None
-            if pattern is not None:
-                out.append(f"[scrubbed: {pattern}]")
+            elif marker is not None:
+                out.append(marker)
             else:
-                out.append(_field(values[name], conversion, spec))
+                value = values[name]
+                if type(value) is str and conversion is None and not spec:
+                    out.append(value)  # what format(value, "") returns, without the call
+                else:
+                    out.append(_field(value, conversion, spec))
         return "".join(out)
     except Exception:
         return template

@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from obs import _baggage
 from obs._diagnostics import internal_error
-from obs._lean.context import baggage_entries
+from obs._lean.context import baggage_entries, context_var
 from obs._propagation import PENDING_KEY
 from obs._scrubbing import Scrubber
 
@@ -37,6 +37,8 @@ from obs._scrubbing import Scrubber
 _MAX_PENDING = 65_536
 #: The SDK's default attribute count limit, when a span does not say its own.
 _DEFAULT_ATTRIBUTE_LIMIT = 128
+#: The runtime context's variable when reading it directly is safe (else None: the API).
+_CONTEXT_VAR = context_var()
 
 
 class Pipeline(SpanProcessor):
@@ -65,7 +67,12 @@ class Pipeline(SpanProcessor):
         return old
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        ctx = parent_context if parent_context is not None else context_api.get_current()
+        if parent_context is not None:
+            ctx = parent_context
+        elif _CONTEXT_VAR is not None:  # the current context read straight from its variable
+            ctx = _CONTEXT_VAR.get()
+        else:
+            ctx = context_api.get_current()
         pending = ctx.get(PENDING_KEY)
         if pending is not None:
             self._apply_pending(span, pending)

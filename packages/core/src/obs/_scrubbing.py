@@ -353,7 +353,8 @@ class Scrubber:
         raw_links: Sequence[Link]
         try:
             raw_events, raw_links, raw_attributes = span._events, span._links, span._attributes
-            raw_attributes = getattr(raw_attributes, "_dict", raw_attributes)
+            if type(raw_attributes) is not dict:  # a lean span's are a plain dict already
+                raw_attributes = getattr(raw_attributes, "_dict", raw_attributes)
         except AttributeError:
             raw_events, raw_links, raw_attributes = span.events, span.links, span.attributes
         if (
