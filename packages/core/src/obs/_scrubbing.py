@@ -34,6 +34,7 @@ from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import Attributes, AttributeValue
 
 from obs._attributes import has_lone_surrogates, safe_text
+from obs._lean.span import LeanSpan
 from obs._scrub_cache import BoundedCache
 from obs._scrub_cards import is_card_number
 from obs._scrub_keys import KeyNames
@@ -351,18 +352,27 @@ class Scrubber:
         # the clean check reads the fields directly when they are there, for speed.
         raw_events: Sequence[Event]
         raw_links: Sequence[Link]
-        try:
+        raw_attributes: Attributes
+        if type(span) is LeanSpan:  # obs's own span: plain fields, none behind a property
             raw_events, raw_links, raw_attributes = span._events, span._links, span._attributes
-            if type(raw_attributes) is not dict:  # a lean span's are a plain dict already
+            description, name = span._status.description, span._name
+        else:
+            try:
+                raw_events, raw_links, raw_attributes = (
+                    span._events,
+                    span._links,
+                    span._attributes,
+                )
                 raw_attributes = getattr(raw_attributes, "_dict", raw_attributes)
-        except AttributeError:
-            raw_events, raw_links, raw_attributes = span.events, span.links, span.attributes
+            except AttributeError:
+                raw_events, raw_links, raw_attributes = span.events, span.links, span.attributes
+            description, name = span.status.description, span.name
         if (
             not raw_events
             and not raw_links
-            and not span.status.description
-            and type(span.name) is str
-            and (span.name in self._clean or not self._may_hold_secret(span.name))
+            and not description
+            and type(name) is str
+            and (name in self._clean or not self._may_hold_secret(name))
             and self._attributes_clean(raw_attributes)
         ):
             return span
