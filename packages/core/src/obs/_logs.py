@@ -8,8 +8,8 @@ so logs group by template; the rendered message is ``obs.msg``.
 from __future__ import annotations
 
 import sys
+import time
 import warnings
-from time import time_ns as _now_ns
 from typing import Any
 
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
@@ -54,7 +54,7 @@ def emit(
     attrs["obs.level_num"] = number
     attrs["obs.msg_template"] = template
     attrs["obs.msg"] = message
-    now = time_ns or _now_ns()
+    now = time_ns or time.time_ns()
     chosen = tracer or _spans.tracer()
     # Past obs's swappable proxy to the tracer behind it, as ``obs.span`` does.
     chosen = getattr(chosen, "_real", chosen)
