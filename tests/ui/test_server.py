@@ -85,6 +85,24 @@ def test_a_runaway_query_is_stopped_at_its_time_limit(store: Path) -> None:
     assert b"longer than" in body
 
 
+def test_explore_results_are_bounded_in_bytes_and_rows(store: Path) -> None:
+    """Each value is capped by the store, but many large rows must not pile up either."""
+    big = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) "
+        "SELECT i, zeroblob(1000000) AS blob FROM n"
+    )  # 40 MB of blobs: over the page's budget
+    many = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n"
+    with serve(store) as server:
+        status, _, body = request(server, "POST", "/api/query", {"sql": big})
+        assert status == 400, body[:200]
+        assert b"too large" in body
+        status, _, body = request(server, "POST", "/api/query", {"sql": many})
+        assert status == 200
+        answer = json.loads(body)
+        assert len(answer["rows"]) == 5000
+        assert answer["truncated"] is True
+
+
 def test_headers_content_types_and_csp(store: Path) -> None:
     with serve(store) as server:
         status, headers, body = request(server, "GET", "/")

@@ -10,6 +10,7 @@ from typing import Any
 
 from obs._cli._output import print_table
 from obs._cli._session import CommandFailed, store_session
+from obs._store import ResultTooLarge, bounded_rows
 from obs._terminal import safe_text
 
 EXAMPLE_QUERY = """\
@@ -48,23 +49,11 @@ def run_query(args: argparse.Namespace) -> int:
     return 0
 
 
-#: What a result may hold in strings and blobs. Each value is capped (MAX_VALUE_BYTES), but
-#: within its time limit a query can still return thousands of large rows.
-MAX_RESULT_BYTES = 256 * 1024 * 1024
-
-
 def _bounded_rows(cursor: Any) -> list[Any]:
-    rows: list[Any] = []
-    size = 0
-    for row in cursor:
-        size += sum(len(v) for v in row if isinstance(v, (str, bytes))) + 8 * len(row)
-        if size > MAX_RESULT_BYTES:
-            raise CommandFailed(
-                f"obs query: the result is too large (over {MAX_RESULT_BYTES // 2**20} MB); "
-                "select fewer rows or smaller values",
-                2,
-            )
-        rows.append(row)
+    try:
+        rows, _ = bounded_rows(cursor)
+    except ResultTooLarge as exc:
+        raise CommandFailed(f"obs query: {exc}", 2) from None
     return rows
 
 

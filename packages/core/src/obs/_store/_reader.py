@@ -23,6 +23,7 @@ import stat
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,36 @@ DEFAULT_TIMEOUT_S = 5.0
 #: bound memory: one step can build a gigabyte (``printf('%.*c', 1e9, 'x')``, ``zeroblob``).
 MAX_VALUE_BYTES = 64 * 1024 * 1024
 _HEX = re.compile(r"[0-9a-f]{1,32}")
+#: What one result may hold in strings and blobs. Each value is capped (``MAX_VALUE_BYTES``),
+#: but within its time limit a query can still return thousands of large rows.
+MAX_RESULT_BYTES = 256 * 1024 * 1024
+
+
+class ResultTooLarge(ValueError):
+    """A query's result would hold more than its byte budget (the message says so, one line)."""
+
+
+def bounded_rows(
+    cursor: Iterable[Any], *, max_rows: int | None = None, max_bytes: int = MAX_RESULT_BYTES
+) -> tuple[list[Any], bool]:
+    """Up to ``max_rows`` rows of ``cursor`` (and whether more were there), within ``max_bytes``.
+
+    Every reader of person-typed SQL (``obs query``, the UI's Explore page) fetches through
+    this, so no query can make them hold an unbounded result.
+    """
+    rows: list[Any] = []
+    size = 0
+    for row in cursor:
+        if max_rows is not None and len(rows) >= max_rows:
+            return rows, True
+        size += sum(len(v) for v in row if isinstance(v, (str, bytes))) + 8 * len(row)
+        if size > max_bytes:
+            raise ResultTooLarge(
+                f"the result is too large (over {max_bytes // 2**20} MB); "
+                "select fewer rows or smaller values"
+            )
+        rows.append(row)
+    return rows, False
 
 
 class StoreUnavailable(Exception):

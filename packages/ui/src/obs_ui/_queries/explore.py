@@ -6,7 +6,12 @@ import sqlite3
 import time
 from typing import Any
 
+from obs._store import bounded_rows
+
 MAX_ROWS = 5000
+#: What one answer may carry to the browser in strings and blobs (the store caps each value
+#: at 64 MB; without this, 5,000 rows of large values could hold gigabytes).
+MAX_BYTES = 32 * 1024 * 1024
 MAX_SQL_CHARS = 20_000
 
 EXAMPLE = """\
@@ -31,11 +36,10 @@ def run(conn: sqlite3.Connection, sql: str) -> dict[str, Any]:
     started = time.perf_counter()
     cur = conn.execute(sql)
     columns = [d[0] for d in cur.description or ()]
-    rows = cur.fetchmany(MAX_ROWS + 1)
-    truncated = len(rows) > MAX_ROWS
+    rows, truncated = bounded_rows(cur, max_rows=MAX_ROWS, max_bytes=MAX_BYTES)
     return {
         "columns": columns,
-        "rows": [list(r) for r in rows[:MAX_ROWS]],
+        "rows": [list(r) for r in rows],
         "truncated": truncated,
         "ms": round((time.perf_counter() - started) * 1000, 2),
     }
