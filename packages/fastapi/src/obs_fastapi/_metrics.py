@@ -10,11 +10,8 @@ measurement to the trace. ``keep_native_metrics=True`` leaves FastAPI's own metr
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-from opentelemetry import trace as trace_api
-from opentelemetry.metrics import Histogram
 from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 
@@ -34,12 +31,6 @@ _KEYS = (
     "network.protocol.version",
     "error.type",
 )
-
-try:
-    # ``context=`` arrived in the metrics API after the oldest release obs supports.
-    _TAKES_CONTEXT = "context" in inspect.signature(Histogram.record).parameters
-except (TypeError, ValueError):  # pragma: no cover - a signature Python cannot read
-    _TAKES_CONTEXT = False
 
 
 class ServerMetrics:
@@ -68,7 +59,7 @@ class ServerMetrics:
                 value = start.get(key)
             if value is not None:
                 attributes[key] = value
-        if _TAKES_CONTEXT:
-            self._duration.record(seconds, attributes, context=trace_api.set_span_in_context(span))
-        else:
-            self._duration.record(seconds, attributes)
+        # The request's span is the current one here (the middleware records before it
+        # detaches the request's context), so the SDK's exemplar filter links the point to the
+        # trace without a context built per request.
+        self._duration.record(seconds, attributes)
