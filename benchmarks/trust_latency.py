@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,14 +50,18 @@ def worst_requests() -> list[tuple[str, dict[str, str]]]:
 
 
 def attack(base: str, seconds: float) -> None:
-    """One attacker: the worst requests, back to back, for ``seconds``."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop: still report the count
+    """One attacker: the worst requests, back to back, for ``seconds`` or until SIGTERM."""
+    stopped = threading.Event()
+    # A flag, not ``sys.exit`` from the handler: an exception raised by a signal handler that
+    # lands inside a ``__del__`` or a callback is printed and swallowed, and the attacker then
+    # ran its whole budget while the parent waited for it.
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     requests = worst_requests()
     deadline = time.monotonic() + seconds
     sent = 0
     try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            while time.monotonic() < deadline:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            while time.monotonic() < deadline and not stopped.is_set():
                 path, headers = requests[sent % len(requests)]
                 with contextlib.suppress(httpx.HTTPError):
                     client.get(path, headers=headers)
@@ -140,12 +145,25 @@ def measure(rounds: int = 5, probes: int = 400, attackers: int = 2, bare: bool =
                     for p in procs:
                         p.terminate()
                     for p in procs:
-                        out, _ = p.communicate(timeout=30)
-                        sent += int(out.split()[-1]) - len(worst_requests())
+                        sent += _count(p)
                     receiver.requests.clear()
         finally:
             stop_server(proc)
     return Result(quiet, attacked, sent, spent)
+
+
+def _count(attacker: subprocess.Popen[str]) -> int:
+    """Requests an attacker sent beyond its first pass; 0 if it had to be killed."""
+    try:
+        out, _ = attacker.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        attacker.kill()
+        attacker.communicate()
+        return 0
+    words = out.split()
+    if not words or not words[-1].isdigit():
+        return 0
+    return max(int(words[-1]) - len(worst_requests()), 0)
 
 
 def main(argv: list[str] | None = None) -> None:
