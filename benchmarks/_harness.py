@@ -6,8 +6,9 @@ names its baseline (the bare host); overhead = case median - baseline median, al
 a ratio to one bare OpenTelemetry SDK span measured in the same run (``sdk span``).
 
 Pipelines: "plain" is an SDK TracerProvider with a BatchSpanProcessor and an exporter that
-drops spans; "obs" is ``obs.configure()`` with the same processor and exporter behind obs's
-own pipeline (scrubbing, baggage). Competing tools run on the plain pipeline, obs on its own.
+drops spans; "obs" is ``obs.configure()`` with the same exporter behind obs's own pipeline
+(baggage, scrubbing) and obs's own batch processor, the one its OTLP and store outputs use
+(which scrubs on its export thread). Competing tools run on the plain pipeline, obs on its own.
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ def _batch() -> BatchSpanProcessor:
     return BatchSpanProcessor(NullExporter(), max_queue_size=65536, schedule_delay_millis=200)
 
 
+def _obs_batch() -> BatchSpanProcessor:
+    """What ``obs.configure()`` puts in front of OTLP or the store, with the null exporter."""
+    from obs._export_health import BoundedBatchSpanProcessor
+
+    return BoundedBatchSpanProcessor(
+        NullExporter(), max_queue_size=65536, schedule_delay_millis=200, label="bench"
+    )
+
+
 _plain: TracerProvider | None = None
 
 
@@ -63,7 +73,7 @@ def use_obs(**options: object) -> None:
         "console": False,
         "otlp": False,
         "store": False,  # its writer thread would compete for the GIL with every case
-        "span_processors": [_batch()],
+        "span_processors": [_obs_batch()],
     }
     settings.update(options)
     obs.configure(**settings)  # type: ignore[arg-type]

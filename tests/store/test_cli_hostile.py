@@ -209,6 +209,23 @@ def test_a_runaway_query_stops_at_the_time_limit(store):
     assert time.monotonic() - started < 10
 
 
+def _wait_until_open(pid: int, path: Path, timeout_s: float = 60.0) -> None:
+    """Until process ``pid`` holds ``path`` open (Linux /proc), or ``timeout_s``."""
+    fds = Path(f"/proc/{pid}/fd")
+    if not fds.parent.exists():  # no /proc: a fixed wait, as good as it gets
+        time.sleep(2.0)
+        return
+    target = os.path.realpath(path)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if any(os.readlink(fd) == target for fd in fds.iterdir()):
+                return
+        except OSError:
+            pass  # a descriptor closed while we read the list: look again
+        time.sleep(0.05)
+
+
 def test_ctrl_c_interrupts_a_runaway_query(store):
     proc = subprocess.Popen(
         [
@@ -225,7 +242,8 @@ def test_ctrl_c_interrupts_a_runaway_query(store):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)  # started and deep in the query
+    _wait_until_open(proc.pid, store)  # imports done (slow on a loaded machine), store open
+    time.sleep(0.5)  # and deep in the query
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130

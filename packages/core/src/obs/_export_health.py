@@ -11,23 +11,35 @@
   ``window_s`` are suppressed and counted, and queue-full drops go into the same metric
   (``reason=queue_full``).
 - ``BoundedBatchSpanProcessor`` bounds how long shutdown (at interpreter exit) waits for a
-  final export, so a dead collector cannot hold a stopping process for half a minute.
+  final export, so a dead collector cannot hold a stopping process for half a minute. It is
+  also where obs's own exporters get their spans scrubbed: on the export thread, just before
+  the exporter sees them (``ScrubbingSpanExporter``), so the application's thread only queues
+  the span; and it queues it with the SDK's own steps minus the per-span ``getpid``
+  (``_FastHandOff``), falling back to the SDK's path for anything unusual.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics as metrics_api
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import TraceFlags
 
-from obs._diagnostics import logger
+from obs._diagnostics import internal_error, logger
+from obs._lean.span import LeanSpan
+from obs._lean.tracer import TUPLE_CONTEXT
 from obs._version import VERSION
+
+if TYPE_CHECKING:
+    from obs._scrubbing import Scrubber
 
 #: Loggers whose repeats are folded (the OTLP exporters, their HTTP client, batch processing).
 NOISY_LOGGERS = (
@@ -38,6 +50,7 @@ NOISY_LOGGERS = (
     "opentelemetry.sdk.metrics._internal.export",
 )
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
+_SAMPLED = int(TraceFlags.SAMPLED)
 
 
 def dropped_counter() -> metrics_api.Counter:
@@ -155,6 +168,82 @@ def shutdown_timeout_ms() -> float:
     return (DEFAULT_SHUTDOWN_TIMEOUT_S if seconds is None else seconds) * 1000
 
 
+class ScrubbingSpanExporter(SpanExporter):
+    """Scrubs each batch on the export thread, then hands it to the exporter it wraps.
+
+    The pipeline gives it the scrubber (``scrub_with``); until then, and with scrubbing off,
+    batches pass through unchanged. A span the scrubber fails on is dropped (exporting it
+    unscrubbed could leak), counted in ``obs.export.dropped_spans`` (``reason=scrub_failed``)
+    and said once.
+    """
+
+    def __init__(self, inner: SpanExporter, label: str) -> None:
+        self.inner = inner
+        self.label = label
+        self.scrubber: Scrubber | None = None
+        self.scrub_failed = 0
+        self._counter = dropped_counter()
+
+    def scrub_with(self, scrubber: Scrubber | None) -> None:
+        self.scrubber = scrubber
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        scrubber = self.scrubber
+        if scrubber is not None:
+            spans = self._scrubbed(scrubber, spans)
+            if not spans:
+                return SpanExportResult.SUCCESS
+        return self.inner.export(spans)
+
+    def _scrubbed(self, scrubber: Scrubber, spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
+        out: list[ReadableSpan] = []
+        for span in spans:
+            try:
+                out.append(scrubber.scrub_span(span))
+            except Exception as exc:
+                self.scrub_failed += 1
+                self._counter.add(1, {"exporter": self.label, "reason": "scrub_failed"})
+                internal_error("scrubbing (span dropped)", exc)
+        return out
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+class _FastHandOff:
+    """What the SDK batch processor's queueing step needs, for ``on_end`` to queue directly.
+
+    ``BatchProcessor.emit`` checks ``os.getpid()`` on every span to notice a fork; the same
+    SDK also re-initialises the processor in the child with ``os.register_at_fork`` (which
+    keeps the same queue object), so the per-span check is redundant where that hook exists.
+    Everything unusual (a full queue, after shutdown, another SDK layout) goes the SDK's own
+    way. ``tests/lean/test_sdk_internals.py`` pins the fields read here.
+    """
+
+    __slots__ = ("batch_size", "inner", "queue")
+
+    inner: Any
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.queue: collections.deque[Any] = inner._queue
+        self.batch_size: int = inner._max_export_batch_size
+
+    @staticmethod
+    def usable(inner: Any) -> bool:
+        return (
+            hasattr(os, "register_at_fork")
+            and isinstance(getattr(inner, "_queue", None), collections.deque)
+            and isinstance(getattr(inner, "_max_export_batch_size", None), int)
+            and isinstance(getattr(inner, "_max_queue_size", None), int)
+            and isinstance(getattr(inner, "_shutdown", None), bool)
+            and isinstance(getattr(inner, "_worker_awaken", None), threading.Event)
+        )
+
+
 class BoundedBatchSpanProcessor(BatchSpanProcessor):
     """A BatchSpanProcessor that keeps its promises when the exporter does not answer.
 
@@ -163,8 +252,12 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
       exports every queued batch, each retried until the exporter's own timeout), and returns
       False when a batch could not be delivered;
     - a span dropped because the queue is full is counted in ``obs.export.dropped_spans``
-      (``reason=queue_full``) exactly, not from the SDK's rate-limited log line.
+      (``reason=queue_full``) exactly, not from the SDK's rate-limited log line;
+    - its spans are scrubbed on the export thread once the pipeline calls ``scrub_with``.
     """
+
+    #: The pipeline hands this processor unscrubbed spans and calls ``scrub_with``.
+    scrubs_on_export = True
 
     def __init__(
         self,
@@ -174,7 +267,8 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         label: str = "batch",
         **kwargs: Any,
     ) -> None:
-        super().__init__(exporter, **kwargs)
+        self._scrubbing = ScrubbingSpanExporter(exporter, label)
+        super().__init__(self._scrubbing, **kwargs)
         self.shutdown_timeout_s = (
             shutdown_timeout_ms() / 1000 if shutdown_timeout_s is None else shutdown_timeout_s
         )
@@ -187,15 +281,35 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         # The SDK keeps its queue private; without it (another SDK layout) nothing is counted.
         self._queue: Any = getattr(inner, "_queue", None)
         self._capacity: int = getattr(inner, "_max_queue_size", 0)
+        self._fast = _FastHandOff(inner) if _FastHandOff.usable(inner) else None
+
+    def scrub_with(self, scrubber: Scrubber | None) -> None:
+        self._scrubbing.scrub_with(scrubber)
 
     def on_end(self, span: ReadableSpan) -> None:
+        # A lean span's context is a plain field and a 6-tuple (``span.context`` and
+        # ``trace_flags`` are properties: two calls per span otherwise).
+        if type(span) is LeanSpan and TUPLE_CONTEXT:
+            flags: Any = span._context[3]  # type: ignore[index]  # always set on a lean span
+            if not flags & _SAMPLED:
+                return
+        else:
+            context = span.context
+            if context is None or not context.trace_flags.sampled:
+                return
+        fast = self._fast
+        if fast is not None:  # the SDK's ``emit`` minus its per-span getpid, inline
+            inner = fast.inner
+            queue = fast.queue
+            if not inner._shutdown and len(queue) < self._capacity:
+                queue.appendleft(span)
+                if len(queue) >= fast.batch_size:
+                    awaken = inner._worker_awaken  # replaced after a fork: read it each time
+                    if not awaken.is_set():
+                        awaken.set()
+                return
         queue = self._queue
-        if (
-            queue is not None
-            and len(queue) >= self._capacity
-            and span.context is not None
-            and span.context.trace_flags.sampled
-        ):
+        if queue is not None and len(queue) >= self._capacity:
             self.queue_dropped += 1
             self._counter.add(1, {"exporter": self._label, "reason": "queue_full"})
         super().on_end(span)
@@ -204,14 +318,18 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         """True only if every span since the previous flush was delivered.
 
         False when the flush timed out, a batch failed, the exporter is failing, or spans were
-        dropped (a failed export or a full queue) since the previous call.
+        dropped (a failed export, a full queue, a span the scrubber failed on) since the
+        previous call.
         """
         # The SDK's flush blocks until every batch is exported, whatever the timeout.
         flushed = run_bounded(
             lambda: super(BoundedBatchSpanProcessor, self).force_flush(timeout_millis),
             None if timeout_millis is None else timeout_millis / 1000,
         )
-        lost = (_failures(self._exporter_ref), self.queue_dropped)
+        lost = (
+            _failures(self._exporter_ref) + self._scrubbing.scrub_failed,
+            self.queue_dropped,
+        )
         clean = lost == self._lost_at_last_flush
         self._lost_at_last_flush = lost
         return flushed and clean and not getattr(self._exporter_ref, "failing", False)

@@ -14,12 +14,19 @@ from typing import Any
 
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from obs import _settings, _spans
+from obs import _spans
 from obs._attributes import to_attributes
 from obs._diagnostics import internal_error, once
 from obs._errors import record_exception
 from obs._messages import render
+from obs._runtime import runtime
 from obs._settings import LEVELS
+
+_INTERNAL = SpanKind.INTERNAL
+
+
+_ERROR = LEVELS["error"]
+_runtime = runtime()
 
 
 def log(
@@ -27,7 +34,7 @@ def log(
 ) -> None:
     try:
         number = LEVELS[level]
-        if number < _settings.current().min_level_num:
+        if number < _runtime.settings.min_level_num:
             return
         emit(level, template, render(template, attributes), to_attributes(attributes), exc)
     except Exception as error:
@@ -55,15 +62,15 @@ def emit(
     attrs["obs.msg_template"] = template
     attrs["obs.msg"] = message
     now = time_ns or time.time_ns()
-    chosen = tracer or _spans.tracer()
+    chosen = tracer or _spans._tracer
     # Past obs's swappable proxy to the tracer behind it, as ``obs.span`` does.
     chosen = getattr(chosen, "_real", chosen)
-    span = chosen.start_span(template, None, SpanKind.INTERNAL, attrs, None, now)
+    span = chosen.start_span(template, None, _INTERNAL, attrs, None, now)
     if exc is not None:
         record_exception(span, exc, escaped=False)
-    elif number >= LEVELS["error"]:
+    elif number >= _ERROR:
         span.set_status(Status(StatusCode.ERROR, message))
-    span.end(end_time=now)
+    span.end(now)
 
 
 def trace_log(msg_template: str, /, **attributes: Any) -> None:

@@ -7,9 +7,12 @@ Everything obs does to spans goes through this processor, in this order:
   span's context is read, filtered and bounded (``_baggage.span_attributes``);
 - on end: that baggage becomes span attributes where room is left after the span's own
   (so a tenant id set at the edge is on every span of the request, and a client's baggage
-  can never displace or forge the span's own attributes); then the scrubber replaces
-  secrets, then every inner processor (console, local store, OTLP, the user's extra
-  processors) receives the scrubbed span, so no exporter sees a secret.
+  can never displace or forge the span's own attributes); then the span goes to the inner
+  processors, and no exporter sees a secret: obs's own batch processors (local store, OTLP)
+  queue it as it is and scrub it on their export thread, just before their exporter
+  (``_export_health.ScrubbingSpanExporter``), which keeps the scrubber off the
+  application's thread; every other processor (the console, the user's extra processors)
+  receives the span scrubbed here first, since it may look at it at once.
 
 Its inner processors can be replaced in one assignment, which is how ``obs.configure()`` can
 reconfigure a provider the user owns (SDK providers cannot remove a processor). A failure in
@@ -28,7 +31,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from obs import _baggage
 from obs._diagnostics import internal_error
-from obs._lean.context import baggage_entries, context_var
+from obs._lean.context import BAGGAGE_KEY, baggage_entries, context_var
+from obs._lean.tracer import is_noop
 from obs._propagation import PENDING_KEY
 from obs._scrubbing import Scrubber
 
@@ -39,11 +43,18 @@ _MAX_PENDING = 65_536
 _DEFAULT_ATTRIBUTE_LIMIT = 128
 #: The runtime context's variable when reading it directly is safe (else None: the API).
 _CONTEXT_VAR = context_var()
+#: The context key baggage lives under, when reading it directly is safe (else None).
+_BAGGAGE_KEY = BAGGAGE_KEY if _CONTEXT_VAR is not None else None
 
 
 class Pipeline(SpanProcessor):
     def __init__(self) -> None:
         self._processors: tuple[SpanProcessor, ...] = ()
+        # Split of ``_processors``: those that scrub on their export thread get spans as they
+        # are; the others get them scrubbed on the calling thread.
+        self._queueing: tuple[SpanProcessor, ...] = ()
+        self._direct: tuple[SpanProcessor, ...] = ()
+        self._starters: tuple[SpanProcessor, ...] = ()  # those whose on_start does something
         self._scrubber: Scrubber | None = None
         self._baggage_attributes = True
         # span id -> (baggage attributes, entries left out), from start to end.
@@ -61,6 +72,14 @@ class Pipeline(SpanProcessor):
     ) -> tuple[SpanProcessor, ...]:
         """Install new inner processors; returns the old ones for the caller to shut down."""
         old = self._processors
+        queueing = tuple(p for p in processors if getattr(p, "scrubs_on_export", False) is True)
+        for processor in queueing:
+            processor.scrub_with(scrubber)  # type: ignore[attr-defined]
+        # Readers of these fields see a consistent pair: the tuples are swapped before the
+        # scrubber, and a span that meets the old scrubber with the new tuples is still scrubbed.
+        self._queueing = queueing
+        self._direct = tuple(p for p in processors if p not in queueing)
+        self._starters = tuple(p for p in processors if not is_noop(p, "on_start"))
         self._scrubber = scrubber
         self._baggage_attributes = baggage_attributes
         self._processors = tuple(processors)
@@ -77,13 +96,16 @@ class Pipeline(SpanProcessor):
         if pending is not None:
             self._apply_pending(span, pending)
         if self._baggage_attributes:
-            entries = baggage_entries(ctx)  # one dict look-up when there is none (the usual)
+            # One dict look-up when there is none (the usual); ``baggage_entries`` otherwise.
+            entries = ctx.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage_entries(ctx)
             if entries:
+                if not isinstance(entries, dict) and _BAGGAGE_KEY is not None:
+                    entries = baggage_entries(ctx)  # not what the API stores: its answer
                 try:
                     self._remember_baggage(span, entries)
                 except Exception as exc:
                     internal_error("baggage attributes", exc)
-        for processor in self._processors:
+        for processor in self._starters:
             try:
                 processor.on_start(span, parent_context)
             except Exception as exc:
@@ -146,6 +168,14 @@ class Pipeline(SpanProcessor):
                 span = self._with_baggage(span)
             except Exception as exc:
                 internal_error("baggage attributes", exc)
+        for processor in self._queueing:  # scrubbed on their export thread
+            try:
+                processor.on_end(span)
+            except Exception as exc:
+                internal_error(f"{type(processor).__name__}.on_end", exc)
+        direct = self._direct
+        if not direct:
+            return
         scrubber = self._scrubber
         if scrubber is not None:
             try:
@@ -154,7 +184,7 @@ class Pipeline(SpanProcessor):
                 # Dropping the span is the safe failure: exporting it unscrubbed could leak.
                 internal_error("scrubbing (span dropped)", exc)
                 return
-        for processor in self._processors:
+        for processor in direct:
             try:
                 processor.on_end(span)
             except Exception as exc:

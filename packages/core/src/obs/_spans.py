@@ -10,17 +10,20 @@ from typing import Any, TypeVar, overload
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind
 
 from obs._attributes import to_attributes
 from obs._errors import record_exception
-from obs._lean.context import attach_span, detach
+from obs._lean.context import SPAN_KEY, attach_span, context_var, detach
 from obs._messages import render
 from obs._version import VERSION
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _tracer: trace_api.Tracer = trace_api.get_tracer("obs", VERSION)
+#: The runtime context's variable when setting it directly is safe (else None: the API).
+_CONTEXT_VAR = context_var()
 
 
 def refresh_tracer() -> None:
@@ -59,7 +62,10 @@ class SpanContextManager:
             self._name, None, self._kind, self._attributes, None, None, False, False
         )
         self._span = span
-        self._token = attach_span(span)
+        if _CONTEXT_VAR is not None:  # ``attach_span``, inline
+            self._token = _CONTEXT_VAR.set(Context({**_CONTEXT_VAR.get(), SPAN_KEY: span}))
+        else:
+            self._token = attach_span(span)
         return span
 
     def __exit__(
@@ -68,7 +74,13 @@ class SpanContextManager:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        detach(self._token)
+        if _CONTEXT_VAR is not None:  # ``detach``, inline
+            try:
+                _CONTEXT_VAR.reset(self._token)
+            except Exception:
+                detach(self._token)  # fails the same way, and logs it as the API does
+        else:
+            detach(self._token)
         if exc is not None:
             record_exception(self._span, exc)
         self._span.end()

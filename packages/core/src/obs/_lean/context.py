@@ -93,6 +93,9 @@ def _baggage_key() -> str | None:
 
 
 _BAGGAGE_KEY = _baggage_key()
+#: Public to obs's pipeline, which reads the entries inline: ``ctx.get(BAGGAGE_KEY)`` is a
+#: dict of entries or None when this is not None.
+BAGGAGE_KEY = _BAGGAGE_KEY
 
 
 def baggage_entries(context: Context | None = None) -> Any:

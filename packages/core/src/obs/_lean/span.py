@@ -207,7 +207,14 @@ class LeanSpan(Span):
         if ended_twice:
             _sdk_logger.warning("Calling end() on an ended span.")
             return
-        self._obs_tracer._obs_on_end(self)
+        # The tracer's ``_obs_on_end``, inlined: one call less on every span.
+        tracer = self._obs_tracer
+        if getattr(tracer.span_processor, "_span_processors", None) is not tracer._obs_seen:
+            tracer._obs_dispatch()
+        for processor in tracer._obs_ending:
+            processor._on_ending(self)
+        for processor in tracer._obs_enders:
+            processor.on_end(self)
 
     def _readable_span(self) -> ReadableSpan:
         return self  # ended and frozen: it is its own read-only view

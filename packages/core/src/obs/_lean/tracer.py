@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import random as _random
 import threading
 from collections.abc import Callable, Sequence
 from time import time_ns
@@ -34,6 +35,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.sdk.trace import Span, SpanProcessor, SynchronousMultiSpanProcessor
 from opentelemetry.sdk.trace import Tracer as SDKTracer
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Decision, ParentBased, Sampler
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
@@ -55,6 +57,9 @@ _FLAGS = {
 _TRACE_ID_MAX = (1 << 128) - 1
 _SPAN_ID_MAX = (1 << 64) - 1
 _SPAN_METHODS = ("_new_links", "_add_event", "_add_link", "set_status", "record_exception")
+#: The SDK's default id generator's methods as imported: ids are drawn inline only while
+#: the tracer's generator is exactly that class with exactly these methods.
+_RANDOM_IDS = (RandomIdGenerator.generate_trace_id, RandomIdGenerator.generate_span_id)
 
 
 def _direct_span_context_ok() -> bool:
@@ -66,6 +71,9 @@ def _direct_span_context_ok() -> bool:
 
 
 _DIRECT_CONTEXT = _direct_span_context_ok()
+#: ``SpanContext`` is the SDK's 6-tuple: its trace flags are item 3.
+TUPLE_CONTEXT = _DIRECT_CONTEXT
+_SDK_IS_ENABLED: Any = getattr(SDKTracer, "_is_enabled", None)  # None on old SDKs
 _tuple_new = tuple.__new__
 _new_span = object.__new__
 _API_SPAN = trace_api.Span
@@ -98,7 +106,7 @@ def _does_nothing() -> None:
 _NOTHING = _does_nothing.__code__.co_code
 
 
-def _is_noop(processor: SpanProcessor, method: str) -> bool:
+def is_noop(processor: SpanProcessor, method: str) -> bool:
     """Whether a processor's hook is a no-op (the base class's, or a body that is just ``pass``).
 
     An SDK without the hook at all (``_on_ending`` before 1.3x) never calls it: a no-op too.
@@ -117,7 +125,10 @@ class LeanTracer(SDKTracer):
     _obs_why_not: str
     _obs_sampling: str | None
     _obs_random_root: bool
+    _obs_inline_ids: bool
     _obs_enabled: Callable[[], bool] | None
+    _obs_config_enabled: bool
+    _tracer_config: Any
     _obs_seen: object
     _obs_starters: tuple[SpanProcessor, ...]
     _obs_ending: tuple[SpanProcessor, ...]
@@ -136,8 +147,25 @@ class LeanTracer(SDKTracer):
         self._obs_sampling = _default_sampler(self.sampler)
         is_random = getattr(self.id_generator, "is_trace_id_random", None)
         self._obs_random_root = bool(_RANDOM and callable(is_random) and is_random())
+        generator = type(self.id_generator)
+        self._obs_inline_ids = (
+            generator is RandomIdGenerator
+            and (
+                generator.generate_trace_id,
+                generator.generate_span_id,
+            )
+            == _RANDOM_IDS
+        )
         enabled = getattr(self, "_is_enabled", None)
         self._obs_enabled = enabled if callable(enabled) else None
+        # The SDK's own ``_is_enabled`` reads one field: read it inline while that is so.
+        self._obs_config_enabled = (
+            _SDK_IS_ENABLED is not None
+            and getattr(type(self), "_is_enabled", None) is _SDK_IS_ENABLED
+            and hasattr(self, "_tracer_config")
+            and getattr(getattr(_SDK_IS_ENABLED, "__code__", None), "co_names", None)
+            == ("_tracer_config", "is_enabled")
+        )
         self._obs_seen = None
         self._obs_starters = self._obs_ending = self._obs_enders = ()
         LeanTracer._obs_dispatch(self)  # runs before the class switch
@@ -147,21 +175,13 @@ class LeanTracer(SDKTracer):
         active = self.span_processor
         current = getattr(active, "_span_processors", None)
         if type(active) is SynchronousMultiSpanProcessor and isinstance(current, tuple):
-            self._obs_starters = tuple(p for p in current if not _is_noop(p, "on_start"))
-            self._obs_ending = tuple(p for p in current if not _is_noop(p, "_on_ending"))
+            self._obs_starters = tuple(p for p in current if not is_noop(p, "on_start"))
+            self._obs_ending = tuple(p for p in current if not is_noop(p, "_on_ending"))
             self._obs_enders = current
         else:  # a concurrent or custom multi-processor: called as the SDK calls it
             self._obs_starters = self._obs_enders = (active,)
-            self._obs_ending = () if _is_noop(active, "_on_ending") else (active,)
+            self._obs_ending = () if is_noop(active, "_on_ending") else (active,)
         self._obs_seen = current
-
-    def _obs_on_end(self, span: LeanSpan) -> None:
-        if getattr(self.span_processor, "_span_processors", None) is not self._obs_seen:
-            self._obs_dispatch()
-        for processor in self._obs_ending:
-            processor._on_ending(span)
-        for processor in self._obs_enders:
-            processor.on_end(span)
 
     def start_span(
         self,
@@ -188,18 +208,36 @@ class LeanTracer(SDKTracer):
         parent: Any
         if _CONTEXT_VAR is not None:  # the parent read straight from the context
             current = (_CONTEXT_VAR.get() if context is None else context).get(_SPAN_KEY)
-            parent = current.get_span_context() if isinstance(current, _API_SPAN) else None
+            if current is None:  # a root: no ``isinstance`` against the API's ABC (slow)
+                parent = None
+            elif type(current) is LeanSpan:
+                parent = current._context
+            else:
+                parent = current.get_span_context() if isinstance(current, _API_SPAN) else None
         else:
             parent = lean_context.current_span(context).get_span_context()
-        if parent is not None and not isinstance(parent, SpanContext):
+        if (
+            parent is not None
+            and type(parent) is not SpanContext
+            and not isinstance(parent, SpanContext)
+        ):
             raise TypeError("parent_span_context must be a SpanContext or None.")
-        enabled = self._obs_enabled
-        if enabled is not None and not enabled():
+        if self._obs_config_enabled:  # the SDK's ``_is_enabled``, inline
+            disabled = not self._tracer_config.is_enabled
+        else:
+            enabled = self._obs_enabled
+            disabled = enabled is not None and not enabled()
+        if disabled:
             disabled_parent: Any = parent  # the SDK passes None through here too
             return NonRecordingSpan(context=disabled_parent)
         if parent is None or not parent.is_valid:
             parent = None
-            trace_id = self.id_generator.generate_trace_id()
+            if self._obs_inline_ids:  # RandomIdGenerator.generate_trace_id, inline
+                trace_id = _random.getrandbits(128)
+                while not trace_id:
+                    trace_id = _random.getrandbits(128)
+            else:
+                trace_id = self.id_generator.generate_trace_id()
             random = self._obs_random_root
         else:
             trace_id = parent.trace_id
@@ -221,7 +259,12 @@ class LeanTracer(SDKTracer):
             state = result.trace_state if result.trace_state is not None else DEFAULT_TRACE_STATE
             span_attributes = result.attributes
 
-        span_id = self.id_generator.generate_span_id()
+        if self._obs_inline_ids:  # RandomIdGenerator.generate_span_id, inline
+            span_id = _random.getrandbits(64)
+            while not span_id:
+                span_id = _random.getrandbits(64)
+        else:
+            span_id = self.id_generator.generate_span_id()
         flags = _FLAGS[sampled, random]
         if _DIRECT_CONTEXT:
             valid = 0 < trace_id <= _TRACE_ID_MAX and 0 < span_id <= _SPAN_ID_MAX
