@@ -18,8 +18,8 @@ import string
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from obs import _settings
 from obs._cache import BoundedCache
+from obs._runtime import runtime
 
 if TYPE_CHECKING:
     from obs._scrubbing import Scrubber
@@ -101,6 +101,7 @@ def _field(value: Any, conversion: str | None, spec: str) -> str:
 _Step = str | tuple[str, str | None, str, str, str | None]
 #: Per template: the scrubber its plan was made for, and the plan. Rendering a log's message
 #: is on every ``obs.info``; the key-pattern verdict per field is made once per template.
+_runtime = runtime()
 _plans: BoundedCache[str, tuple[Scrubber | None, tuple[_Step, ...]]] = BoundedCache(_CACHE_SIZE)
 
 
@@ -121,7 +122,7 @@ def render(template: str, values: Mapping[str, Any]) -> str:
     if "{" not in template and "}" not in template:
         return template
     try:
-        scrubber = _settings.current().scrubber
+        scrubber = _runtime.settings.scrubber  # ``_settings.current()``, one call less
         planned = _plans.get(template)
         if planned is None or planned[0] is not scrubber:
             planned = (scrubber, _plan(template, scrubber))
