@@ -9,9 +9,6 @@ path skips (fork, shutdown, a full queue) still holds.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -156,56 +153,6 @@ def test_fast_and_sdk_hand_off_export_the_same(monkeypatch: pytest.MonkeyPatch, 
     tracer.start_span("late").end()
     assert {"late", "pending"}.isdisjoint(s.name for s in keep.spans)
     provider.shutdown()
-
-
-FORK_CHILD = """
-import os, sys
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from obs._export_health import BoundedBatchSpanProcessor
-from obs._lean import LeanTracerProvider
-
-class ToPipe(SpanExporter):
-    def __init__(self, fd): self.fd = fd
-    def export(self, spans):
-        for s in spans:
-            os.write(self.fd, f"{os.getpid()} {s.name}\\n".encode())
-        return SpanExportResult.SUCCESS
-
-read, write = os.pipe()
-provider = LeanTracerProvider(shutdown_on_exit=False)
-processor = BoundedBatchSpanProcessor(ToPipe(write), schedule_delay_millis=10)
-assert processor._fast is not None
-provider.add_span_processor(processor)
-tracer = provider.get_tracer("f")
-tracer.start_span("parent").end()
-provider.force_flush()
-pid = os.fork()
-if pid == 0:
-    for i in range(3):
-        tracer.start_span(f"child{i}").end()
-    provider.force_flush()
-    os._exit(0)
-os.waitpid(pid, 0)
-os.close(write)
-data = b""
-while chunk := os.read(read, 65536):
-    data += chunk
-sys.stdout.write(data.decode())
-"""
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_after_a_fork_the_child_queues_and_exports_its_own_spans(tmp_path: Any) -> None:
-    script = tmp_path / "fork_child.py"
-    script.write_text(FORK_CHILD)
-    out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
-    ).stdout
-    rows = [line.split() for line in out.splitlines() if line]
-    parent_pid = {pid for pid, name in rows if name == "parent"}
-    child_rows = [(pid, name) for pid, name in rows if name.startswith("child")]
-    assert sorted(name for _, name in child_rows) == ["child0", "child1", "child2"]
-    assert {pid for pid, _ in child_rows}.isdisjoint(parent_pid)  # exported by the child
 
 
 class Counting(IdGenerator):

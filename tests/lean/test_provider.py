@@ -187,6 +187,7 @@ FORK_CHILD = """
 import os, sys
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace import TracerProvider
+from obs._export_health import BoundedBatchSpanProcessor
 from obs._lean import LeanTracerProvider
 
 class ToPipe(SpanExporter):
@@ -198,9 +199,13 @@ class ToPipe(SpanExporter):
         return SpanExportResult.SUCCESS
 
 read, write = os.pipe()
-providers = [cls(shutdown_on_exit=False) for cls in (TracerProvider, LeanTracerProvider)]
-for p, label in zip(providers, ("sdk", "lean")):
-    p.add_span_processor(BatchSpanProcessor(ToPipe(write, label), schedule_delay_millis=10))
+providers = [
+    cls(shutdown_on_exit=False) for cls in (TracerProvider, LeanTracerProvider, LeanTracerProvider)
+]
+# "obs": obs's own batch processor, which queues without the SDK's per-span getpid
+for p, label in zip(providers, ("sdk", "lean", "obs")):
+    batch = BoundedBatchSpanProcessor if label == "obs" else BatchSpanProcessor
+    p.add_span_processor(batch(ToPipe(write, label), schedule_delay_millis=10))
     p.get_tracer("f").start_span("parent").end()
     p.force_flush()
 pid = os.fork()
@@ -231,8 +236,8 @@ def test_fork_behaves_as_for_sdk_spans(tmp_path: Any) -> None:
     by_kind = {(kind, name): (pid, resource_pid) for pid, kind, name, resource_pid in rows}
     # The child's spans are exported by the child, with the resource the SDK updates on fork.
     sdk_child, lean_child = by_kind["sdk", "child"], by_kind["lean", "child"]
-    assert sdk_child[0] == lean_child[0]
-    assert sdk_child[1] == lean_child[1]
+    assert sdk_child[0] == lean_child[0] == by_kind["obs", "child"][0]
+    assert sdk_child[1] == lean_child[1] == by_kind["obs", "child"][1]
     assert by_kind["sdk", "parent"][1] == by_kind["lean", "parent"][1]
     assert sdk_child[0] != by_kind["sdk", "parent"][0]  # exported by the child process
 
