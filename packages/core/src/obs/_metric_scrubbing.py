@@ -20,12 +20,10 @@ from opentelemetry.sdk.metrics.export import MetricReader, MetricsData
 from opentelemetry.sdk.resources import Resource
 
 from obs._diagnostics import internal_error
-from obs._scrubbing import Scrubber, declare_identifier_keys
+from obs._scrubbing import Scrubber
 
-# Semantic-convention metric attributes whose values are enumerations (``input``, ``text``),
-# named with a word the key rules treat as secret: without this, every GenAI token metric
-# would read ``[scrubbed: token]``. (Span attributes never carry them.)
-declare_identifier_keys("gen_ai.token.type", "gen_ai.token.modality")
+# The GenAI token metrics' enumeration attributes (``gen_ai.token.type``) are identifier keys:
+# see ``obs._scrub_options.IDENTIFIER_KEYS``.
 
 _CACHE_SIZE = 10_000
 _CLEAN: Mapping[str, Any] = {}

@@ -60,6 +60,12 @@ IDENTIFIER_KEYS: set[str] = set(
         "obs.level",
         "obs.span_type",
         "obs.level_num",
+        # Metric attributes whose values are enumerations (``input``, ``text``), named with a
+        # word the key rules treat as secret: without them, every GenAI token metric would read
+        # ``[scrubbed: token]``. (Span attributes never carry them.) Listed here, not declared
+        # by the metric scrubber, so the set does not depend on which obs modules were loaded.
+        "gen_ai.token.type",
+        "gen_ai.token.modality",
     }
 )
 
