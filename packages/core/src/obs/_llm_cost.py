@@ -19,11 +19,8 @@ import re
 import sqlite3
 import threading
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-from obs._diagnostics import internal_error
 
 PRICES_ENV = "OBS_LLM_PRICES"
 #: What may follow a model's name in a snapshot's: a date or version, or "latest".
@@ -121,6 +118,8 @@ def parse(data: Any) -> tuple[dict[str, Price], str | None]:
 
 def load(user_file: str | os.PathLike[str] | None = None) -> PriceTable:
     """The shipped table, overridden by ``user_file`` (or ``$OBS_LLM_PRICES``) when given."""
+    from importlib import resources  # here, not at the top: opening a store must stay cheap
+
     shipped = json.loads(
         resources.files("obs").joinpath("_data/llm_prices.json").read_text(encoding="utf-8")
     )
@@ -130,6 +129,8 @@ def load(user_file: str | os.PathLike[str] | None = None) -> PriceTable:
         try:
             user_prices, user_as_of = parse(json.loads(Path(path).read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            from obs._diagnostics import internal_error
+
             internal_error(f"reading the LLM price file {path} (using the shipped prices)", exc)
         else:
             prices.update(user_prices)
@@ -142,8 +143,11 @@ _table: PriceTable | None = None
 
 
 def price_table() -> PriceTable:
-    """The table for this process, loaded once."""
+    """The table for this process, loaded once (on the first ``llm_cost`` call)."""
     global _table
+    table = _table
+    if table is not None:  # once per row of a query: no lock once loaded
+        return table
     with _lock:
         if _table is None:
             _table = load()
@@ -151,10 +155,14 @@ def price_table() -> PriceTable:
 
 
 def register(conn: sqlite3.Connection, table: PriceTable | None = None) -> None:
-    """Adds ``llm_cost(model, input, output[, cached_input[, reasoning]])`` (USD or NULL)."""
-    prices = table or price_table()
+    """Adds ``llm_cost(model, input, output[, cached_input[, reasoning]])`` (USD or NULL).
+
+    Without ``table``, the process's table is loaded by the first call, not here: every store
+    connection (each ``obs traces``) registers the function, few queries use it.
+    """
 
     def cost(model: Any, inp: Any, out: Any, cached: Any = 0, reasoning: Any = 0) -> float | None:
+        prices = table or price_table()
         return prices.cost(model if isinstance(model, str) else None, inp, out, cached, reasoning)
 
     for arity in (3, 4, 5):

@@ -16,15 +16,22 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 COMPANIONS = ("-wal", "-shm")
+DEFAULT_PATH = Path(".obs") / "spans.db"
 
 
 class StoreRefused(Exception):
     """The store cannot be used as it is; the message (one line) says why and what to do."""
+
+
+def resolve_path(path: str | os.PathLike[str] | None) -> Path:
+    """The store file: the one given, else ``$OBS_STORE_PATH``, else ``.obs/spans.db``."""
+    if path is not None:
+        return Path(path)
+    return Path(os.environ.get("OBS_STORE_PATH") or DEFAULT_PATH)
 
 
 def companions(path: Path) -> list[Path]:
@@ -125,6 +132,8 @@ def create_complete(path: Path, build: Callable[[Path], None]) -> None:
     store meanwhile, its file wins and ours is discarded. A filesystem without hard links gets
     a rename, which can only replace a file created in the same instant.
     """
+    import tempfile  # here: the obs command's read path imports this module, never writes
+
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
     os.close(fd)
     tmp = Path(name)

@@ -35,19 +35,20 @@ from opentelemetry.trace import StatusCode
 from obs._attributes import safe_text
 from obs._diagnostics import logger
 from obs._store._files import (
+    DEFAULT_PATH,
     StoreRefused,
     check_file,
     create_complete,
     identity,
     prepare_directory,
     remove_orphan_companions,
+    resolve_path,
     tighten_default_directory,
 )
 from obs._store._functions import register_functions
 from obs._store._pruning import Pruner
 from obs._store._schema import COLUMNS, migrate
 
-DEFAULT_PATH = Path(".obs") / "spans.db"
 DEFAULT_MAX_AGE_S = 7 * 24 * 3600
 DEFAULT_MAX_SIZE_MB = 256
 BUSY_TIMEOUT_MS = 10_000
@@ -78,12 +79,6 @@ INSERT INTO trace_services (trace_id, service, start_ns) VALUES (?, ?, ?)
 ON CONFLICT (trace_id, service) DO UPDATE SET start_ns = min(start_ns, excluded.start_ns)
 """
 _NO_ROOT = 2**63 - 1
-
-
-def resolve_path(path: str | os.PathLike[str] | None) -> Path:
-    if path is not None:
-        return Path(path)
-    return Path(os.environ.get("OBS_STORE_PATH") or DEFAULT_PATH)
 
 
 # -- opening -----------------------------------------------------------------------------
