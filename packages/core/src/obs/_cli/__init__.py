@@ -20,10 +20,24 @@ from obs._cli._query import EXAMPLE_QUERY
 from obs._cli._session import CommandFailed, add_store_options
 from obs._cli._waterfall import render_waterfall
 
-__all__ = ["EXAMPLE_QUERY", "build_parser", "main", "print_table", "render_waterfall"]
+__all__ = [
+    "EXAMPLE_QUERY",
+    "STORE_COMMANDS",
+    "build_parser",
+    "main",
+    "print_table",
+    "render_waterfall",
+]
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The store commands: their parsers are built directly, without the other commands' modules
+#: (alerts, the SDK behind ``obs run``'s integrations list) or the ``obs.commands`` entry point
+#: scan, so ``obs traces`` loads argparse, sqlite3 and the store reader only.
+STORE_COMMANDS = ("query", "traces", "trace")
+
+
+def build_parser(only_store_commands: bool = False) -> argparse.ArgumentParser:
+    """The ``obs`` parser with every command, or (``only_store_commands``) the store ones only."""
     parser = argparse.ArgumentParser(
         prog="obs",
         description="obs: observability for Python services",
@@ -34,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_store_options(_query.add_parser(commands))
     add_store_options(_traces.add_parser(commands))
     add_store_options(_waterfall.add_parser(commands))
+    if only_store_commands:
+        return parser
     _programs.add_parsers(commands)
 
     from obs._alerts.cli import add_command as add_alerts_command  # `obs alerts [run]`
@@ -59,7 +75,10 @@ def _add_plugin_commands(commands: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    # `obs --help` and anything else that is not a store command gets the full parser.
+    store_command = bool(arguments) and arguments[0] in STORE_COMMANDS
+    args = build_parser(only_store_commands=store_command).parse_args(arguments)
     try:
         return int(args.run(args))
     except CommandFailed as exc:
