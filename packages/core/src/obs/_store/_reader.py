@@ -254,8 +254,12 @@ _TRACE_COLUMNS = (
     "(SELECT group_concat(s2.service, char(31)) FROM trace_services s2 "
     " WHERE s2.trace_id = t.trace_id) AS services, "
     # The root's status code: one look-up among the trace's own rows (primary-key prefix).
+    # `+s3.name` keeps SQLite off the (name, start_ns) index, which it would otherwise pick to
+    # save sorting the trace's few rows, walking every span with the root's name instead: with
+    # 20 route names in 200k spans, 120 ms rather than 0.1 ms for `obs traces` (and 10x that
+    # at 2M spans).
     f"(SELECT {_STATUS_CODE.format('s3')} FROM spans s3 "
-    " WHERE s3.trace_id = t.trace_id AND s3.name = t.root_name "
+    " WHERE s3.trace_id = t.trace_id AND +s3.name = t.root_name "
     " ORDER BY s3.start_ns LIMIT 1) AS root_status"
 )
 
