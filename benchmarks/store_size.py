@@ -10,7 +10,8 @@ writers at once.
 service and a consumer in another, 5 % failing) through the store's own write path
 (``write_rows``: rows and trace summaries in one transaction per batch), spread over the last
 six days, so the last hour holds a realistic share. ``queries`` times, in process (median of
-repeated runs) and as the real command (wall clock, Python start-up included): ``obs traces``,
+repeated runs) and as the real command (the venv's ``obs`` script, median wall clock, Python
+start-up included; a bare interpreter's start-up is printed under them): ``obs traces``,
 ``obs traces --service``, ``obs trace ID`` and the README's per-route p50/p95 query over the
 last hour. ``soak`` exports real SDK spans in batches through ``StoreExporter`` with a small
 cap, sampling file + WAL size from another thread all along. ``load`` runs N processes, each
@@ -138,10 +139,14 @@ def _median_ms(call: Callable[[], Any], rounds: int = 7) -> float:
     return statistics.median(times)
 
 
-def _wall_ms(*args: str) -> float:
-    started = time.perf_counter()
-    subprocess.run([OBS, *args], check=True, capture_output=True)
-    return (time.perf_counter() - started) * 1000
+def _wall_ms(*args: str, rounds: int = 5) -> float:
+    """Median wall clock of the venv's ``obs`` script (not ``uv run``, which adds its own)."""
+    return _median_ms(lambda: subprocess.run([OBS, *args], check=True, capture_output=True), rounds)
+
+
+def _interpreter_ms(rounds: int = 5) -> float:
+    """The floor under every command: this Python starting and exiting, nothing imported."""
+    return _median_ms(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), rounds)
 
 
 def queries(db: Path) -> None:
@@ -172,6 +177,7 @@ def queries(db: Path) -> None:
     print(f"{'query':<34} {'in process (median)':>20} {'command, wall':>15}")
     for label, call, args in rows:
         print(f"{label:<34} {_median_ms(call):>17.1f} ms {_wall_ms(*args):>12.0f} ms")
+    print(f"{'(python -c pass, for reference)':<34} {'':>20} {_interpreter_ms():>12.0f} ms")
 
 
 def soak(spans: int, cap_mb: float, batch: int) -> None:
