@@ -154,16 +154,27 @@ def price_table() -> PriceTable:
         return _table
 
 
+def sql_cost(model: Any, inp: Any, out: Any, cached: Any = 0, reasoning: Any = 0) -> float | None:
+    """``llm_cost(...)`` over the process's table (loaded by the first call)."""
+    prices = price_table()
+    return prices.cost(model if isinstance(model, str) else None, inp, out, cached, reasoning)
+
+
 def register(conn: sqlite3.Connection, table: PriceTable | None = None) -> None:
     """Adds ``llm_cost(model, input, output[, cached_input[, reasoning]])`` (USD or NULL).
 
-    Without ``table``, the process's table is loaded by the first call, not here: every store
-    connection (each ``obs traces``) registers the function, few queries use it.
+    Store connections get it from ``obs._store._functions`` without importing this module.
     """
+    if table is None:
+        cost = sql_cost
+    else:
 
-    def cost(model: Any, inp: Any, out: Any, cached: Any = 0, reasoning: Any = 0) -> float | None:
-        prices = table or price_table()
-        return prices.cost(model if isinstance(model, str) else None, inp, out, cached, reasoning)
+        def cost(
+            model: Any, inp: Any, out: Any, cached: Any = 0, reasoning: Any = 0
+        ) -> float | None:
+            return table.cost(
+                model if isinstance(model, str) else None, inp, out, cached, reasoning
+            )
 
     for arity in (3, 4, 5):
         conn.create_function("llm_cost", arity, cost, deterministic=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from typing import Any
@@ -39,6 +38,8 @@ def run_query(args: argparse.Namespace) -> int:
         )
         print()
     elif args.csv:
+        import csv  # only for --csv: every import is start-up time of each command
+
         writer = csv.writer(sys.stdout)
         terminal = sys.stdout.isatty()
         writer.writerow([_csv_value(c, terminal) for c in columns])

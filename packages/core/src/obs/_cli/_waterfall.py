@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -77,8 +76,11 @@ def render_waterfall(
     t0 = min(s.start_ns for s in spans)
     t1 = max(s.end_ns for s in spans)
     total = max(t1 - t0, 1)
-    columns = width or shutil.get_terminal_size((120, 20)).columns
-    bar_width = max(10, min(40, columns - 80))
+    if not width:
+        import shutil  # here: `obs traces` and `obs query` do not load it (nor bz2, lzma, ...)
+
+        width = shutil.get_terminal_size((120, 20)).columns
+    bar_width = max(10, min(40, width - 80))
     red, dim, reset = ("\x1b[31m", "\x1b[2m", "\x1b[0m") if colours else ("", "", "")
     services = sorted({safe_text(s.service_name or "?") for s in spans})
     errors = sum(1 for s in spans if s.status == "error")

@@ -11,6 +11,7 @@ import json
 import math
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -77,6 +78,19 @@ def register_functions(conn: sqlite3.Connection) -> None:
         conn.create_aggregate(f"p{p}", 1, _fixed(p))
     conn.create_function("attr", 2, _attr, deterministic=True)
     conn.create_function("ago", 1, _ago)
-    from obs._llm_cost import register as register_llm_cost  # llm_cost(model, tokens...)
+    for arity in (3, 4, 5):  # llm_cost(model, input, output[, cached_input[, reasoning]])
+        conn.create_function("llm_cost", arity, _llm_cost, deterministic=True)
 
-    register_llm_cost(conn)
+
+_sql_cost: Callable[..., float | None] | None = None
+
+
+def _llm_cost(*args: Any) -> float | None:
+    # The price module and its table load on the first call: every connection (each `obs
+    # traces`) registers the function, few queries use it.
+    global _sql_cost
+    if _sql_cost is None:
+        from obs._llm_cost import sql_cost
+
+        _sql_cost = sql_cost
+    return _sql_cost(*args)

@@ -24,9 +24,8 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from obs._store._functions import register_functions
 from obs._store._schema import newer_message, schema_version
@@ -227,8 +226,9 @@ def arm_timeout(conn: sqlite3.Connection, seconds: float | None) -> None:
 # -- the trace views ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TraceSummary:
+# NamedTuples, not dataclasses: `dataclasses` imports `inspect` (and `ast`, `dis`, ...), a fifth
+# of what the obs command loaded before it could read a row.
+class TraceSummary(NamedTuple):
     trace_id: str
     start_ns: int
     end_ns: int
@@ -350,8 +350,7 @@ def recent_traces(
     ]
 
 
-@dataclass(frozen=True)
-class StoredSpan:
+class StoredSpan(NamedTuple):
     trace_id: str
     span_id: str
     parent_span_id: str | None

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 from obs._store._files import StoreRefused
 
@@ -55,13 +55,12 @@ _SPANS_TABLE = (
 )
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(NamedTuple):  # not a dataclass: see the reader's TraceSummary
     """One step of the layout: SQL statements, then an optional function, in one transaction."""
 
     name: str
     statements: Sequence[str] = ()
-    apply: Callable[[sqlite3.Connection], None] | None = field(default=None)
+    apply: Callable[[sqlite3.Connection], None] | None = None
 
 
 def _add_missing_span_columns(conn: sqlite3.Connection) -> None:
