@@ -50,7 +50,9 @@ async def test_jetstream_pull_batch_links_every_message(obs_capture: Any) -> Non
             with obs.span(f"producer {n}"):
                 await broker.publish(str(n), subject, stream=stream.name)
         await broker.start()
-        await wait(done)
+        # A pull batch waits out FastStream's 5 s fetch timeout when it holds fewer than
+        # batch_size messages: on a loaded machine that alone nears the default 10 s budget.
+        await wait(done, timeout=30)
         await settle(obs_capture, f"process {subject}")
         await js.delete_stream(stream.name)
 
