@@ -13,6 +13,8 @@ calls. From here it gets:
 - patching: ``self.wrap(owner, attribute, wrapper)`` (a :class:`Patch`, undone exactly on
   ``uninstrument``, never clobbering a wrapper someone put over it);
 - :func:`live_instances`, to instrument the host objects made before obs was switched on;
+- :class:`BoundHistograms`: a histogram whose attribute sets repeat (method, route, status),
+  recorded per set without the SDK's per-record work (same collected data);
 - its tracer and meter, context extraction and injection through the propagation policy, safe
   attribute conversion, exception recording, so every integration records things alike.
 
@@ -25,6 +27,7 @@ from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
 from obs._attributes import MAX_STRING_LENGTH, to_attribute_value, to_attributes, truncate
+from obs._bound_metrics import BoundHistogram, BoundHistograms
 from obs._cache import BoundedCache
 from obs._diagnostics import internal_error, logger, warn_once
 from obs._errors import describe, error_type, record_exception
@@ -102,6 +105,8 @@ def distribution_version(distribution: str) -> str:
 
 __all__ = [
     "MAX_STRING_LENGTH",
+    "BoundHistogram",
+    "BoundHistograms",
     "BoundedCache",
     "Incoming",
     "Integration",
