@@ -292,14 +292,14 @@ class BoundHistograms:
         handle.record(seconds)
     """
 
-    __slots__ = ("_handles", "histogram")
+    __slots__ = ("_handles", "get", "histogram")
 
     def __init__(self, histogram: metrics_api.Histogram, max_sets: int = MAX_SETS) -> None:
         self.histogram = histogram
         self._handles: BoundedCache[Hashable, BoundHistogram] = BoundedCache(max_sets)
-
-    def get(self, key: Hashable) -> BoundHistogram | None:
-        return self._handles.get(key)
+        #: ``get(key)``: the handle bound for ``key``, or None. The cache's own dict look-up
+        #: (a C call, no Python frame); the cache never replaces that dict, only empties it.
+        self.get: Callable[[Hashable], BoundHistogram | None] = self._handles._data.get
 
     def bind(self, key: Hashable, attributes: Mapping[str, AttributeValue]) -> BoundHistogram:
         handle = BoundHistogram(self.histogram, attributes)

@@ -339,9 +339,11 @@ class ObsMiddleware:
             return
         try:
             end = exchange.end
-            if "error.type" not in end and exchange.failure is not None:
-                end = {**end, "error.type": error_type(exchange.failure)}
-            metrics.record(_perf() - exchange.started, exchange.start, end, exchange.span)
+            failure = exchange.failure
+            error = (
+                error_type(failure) if failure is not None and "error.type" not in end else None
+            )
+            metrics.record(_perf() - exchange.started, exchange.start, end, error)
         except Exception as error:
             internal_error("obs_fastapi: request duration metric", error)
 
