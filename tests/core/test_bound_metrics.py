@@ -335,8 +335,11 @@ def test_a_disabled_meter_records_nothing() -> None:
     twins.shutdown()
 
 
-def test_a_reader_added_later_gets_the_values_recorded_after() -> None:
-    twins = Twins(_cumulative)
+@pytest.mark.parametrize("readers", [_cumulative, list], ids=["one_reader", "no_reader"])
+def test_a_reader_added_later_gets_the_values_recorded_after(
+    readers: Callable[[], list[MetricReader]],
+) -> None:
+    twins = Twins(readers)
     if not hasattr(twins.provider_a, "add_metric_reader"):
         pytest.skip("this SDK cannot add readers")
     twins.every()

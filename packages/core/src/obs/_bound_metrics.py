@@ -88,6 +88,7 @@ class _Plan:
         "config",
         "consumer",
         "direct",
+        "idle",
         "instrument",
         "locked",
         "should_sample",
@@ -101,6 +102,7 @@ class _Plan:
         # None: use the public record
         self.direct: tuple[Any, ...] | None = None
         self.locked: tuple[tuple[Any, Any, Any, dict[str, Any]], ...] = ()
+        self.idle = False  # no aggregation to feed (no reader)
         self.attributes: Mapping[str, AttributeValue] = {}
         self.config: Any = None
         self.should_sample: Callable[..., bool] = _never
@@ -228,6 +230,7 @@ def _resolve_fast(instrument: Any, attributes: Mapping[str, AttributeValue]) -> 
     plan.should_sample = should_sample
     plan.direct = tuple(direct)
     plan.locked = tuple(locked)
+    plan.idle = not direct and not locked
     return plan
 
 
@@ -267,6 +270,8 @@ class BoundHistogram:
         if direct is None or not 0.0 <= amount < _INF or not plan.config.is_enabled:
             instrument.record(amount, self._attributes, context)
             return
+        if plan.idle:
+            return  # no reader: the SDK would build a Measurement that nothing aggregates
         now = time_ns()
         if context is None:
             context = get_current()

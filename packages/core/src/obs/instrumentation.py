@@ -15,6 +15,9 @@ calls. From here it gets:
 - :func:`live_instances`, to instrument the host objects made before obs was switched on;
 - :class:`BoundHistograms`: a histogram whose attribute sets repeat (method, route, status),
   recorded per set without the SDK's per-record work (same collected data);
+- :func:`current_span`, :func:`attach_span` and :func:`detach`: the current span read, and a
+  span made current and the context restored, without the API's layers of calls (through
+  the API when the runtime context is not the default one);
 - its tracer and meter, context extraction and injection through the propagation policy, safe
   attribute conversion, exception recording, so every integration records things alike.
 
@@ -34,6 +37,7 @@ from obs._errors import describe, error_type, record_exception
 from obs._hosts import live_instances
 from obs._integration import Integration
 from obs._lazy import lazy_exports
+from obs._lean.context import attach_span, current_span, detach
 from obs._options import IntegrationOptions, OptionsError
 from obs._patching import Patch, wrap
 from obs._propagation import Incoming, extract, header_getter, inject
@@ -114,8 +118,11 @@ __all__ = [
     "OptionsError",
     "Patch",
     "PropagationPolicy",
+    "attach_span",
+    "current_span",
     "declare_identifier_keys",
     "describe",
+    "detach",
     "distribution_version",
     "error_type",
     "extract",

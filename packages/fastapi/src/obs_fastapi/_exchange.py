@@ -86,12 +86,12 @@ class _Exchange:
     async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
-            self.status = message["status"]
+            status = self.status = message["status"]
             self.trailers = message.get("trailers", False)
-            selection = self.middleware.options.response_headers
+            selection = self.middleware.response_headers
             if selection is not None:
                 self._response_headers(message, selection)
-            if 400 <= self.status < 500 and self.status != 422:
+            if 400 <= status < 500 and status != 422:
                 self.detail = _is_json(message.get("headers", ()))
         elif self.detail and kind == "http.response.body":
             self.detail = False

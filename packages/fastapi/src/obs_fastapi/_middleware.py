@@ -33,6 +33,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from obs.instrumentation import (
+    attach_span,
+    current_span,
+    detach,
     error_type,
     extract,
     get_tracer,
@@ -70,9 +73,7 @@ STARLETTE = "starlette.opentelemetry"
 _SERVER = SpanKind.SERVER
 _ERROR = StatusCode.ERROR
 _set_span_in_context = trace_api.set_span_in_context
-_get_current_span = trace_api.get_current_span
 _attach = context_api.attach
-_detach = context_api.detach
 _set_value = context_api.set_value
 _get_textmap = propagate.get_global_textmap
 _REDACTED = r"\1\2=REDACTED"
@@ -131,6 +132,8 @@ class ObsMiddleware:
         self._native: NativeBridge | None = bridge() if _is_fastapi(source) else None
         self._table = RouteTable(source)
         self._route_attributes = RouteAttributes()
+        #: read by each request's ``_Exchange`` when the response starts
+        self.response_headers = opts.response_headers
         self._excluded = opts.excluded.search if opts.excluded is not None else None
         redact = opts.redact_query
         self._sensitive = redact.search if redact is not None else None
@@ -144,13 +147,12 @@ class ObsMiddleware:
         self._metrics = None if opts.keep_native_metrics else ServerMetrics(opts.meter_provider)
 
     # -- cached per-process state, refreshed when obs is reconfigured ----------------------
-    def _propagation_fields(self) -> frozenset[bytes]:
-        textmap = _get_textmap()
-        if textmap is not self._textmap:
-            self._fields = frozenset(
-                f.lower().encode("latin-1") for f in textmap.fields if f.lower() != "host"
-            )
-            self._textmap = textmap
+    def _propagation_fields(self, textmap: TextMapPropagator) -> frozenset[bytes]:
+        """The propagator's header names (called when the global propagator changed)."""
+        self._fields = frozenset(
+            f.lower().encode("latin-1") for f in textmap.fields if f.lower() != "host"
+        )
+        self._textmap = textmap
         return self._fields
 
     def _capture(self) -> tuple[bool, bool]:
@@ -178,7 +180,11 @@ class ObsMiddleware:
             else:
                 await self.app(scope, receive, send)
             return
-        if MARK in scope or self._steps_aside(scope):
+        if MARK in scope or (NATIVE in scope and self._native_outside(scope)):
+            await self.app(scope, receive, send)
+            return
+        current = current_span()
+        if getattr(current, "kind", None) is _SERVER and self._server_span_outside(current):
             await self.app(scope, receive, send)
             return
         excluded = self._excluded
@@ -193,10 +199,10 @@ class ObsMiddleware:
         else:
             await self._websocket(scope, receive, send)
 
-    def _steps_aside(self, scope: Scope) -> bool:
-        """Another server span already covers this request: never start a second one."""
-        native = scope.get(NATIVE)
-        if NATIVE in scope and (native is None or getattr(native, "span", None) is not None):
+    # Another server span already covers this request: never start a second one.
+    def _native_outside(self, scope: Scope) -> bool:
+        native = scope[NATIVE]
+        if native is None or getattr(native, "span", None) is not None:
             # None: excluded by FastAPI's own telemetry. A span: FastAPI's native tracing is
             # on outside this middleware (added by hand instead of through instrument_app).
             if native is not None:
@@ -207,23 +213,26 @@ class ObsMiddleware:
                     "add_middleware to get obs's span instead of FastAPI's.",
                 )
             return True
-        current = _get_current_span()
-        if getattr(current, "kind", None) is _SERVER and current.is_recording():
-            warn_once(
-                "obs_fastapi:server-span-outside",
-                "obs: a server span from another instrumentation (%s) is already active for this "
-                "request, so obs_fastapi adds none; remove one of the two instrumentations.",
-                getattr(getattr(current, "instrumentation_scope", None), "name", "unknown"),
-            )
-            return True
         return False
+
+    def _server_span_outside(self, current: Any) -> bool:
+        if not current.is_recording():
+            return False
+        warn_once(
+            "obs_fastapi:server-span-outside",
+            "obs: a server span from another instrumentation (%s) is already active for this "
+            "request, so obs_fastapi adds none; remove one of the two instrumentations.",
+            getattr(getattr(current, "instrumentation_scope", None), "name", "unknown"),
+        )
+        return True
 
     def _start(self, exchange: _Exchange, attributes: dict[str, AttributeValue]) -> Any:
         """Start the span (headers read once), make it current; returns the context token."""
         scope = exchange.scope
         carrier: dict[str, str] | None = None
         host: bytes | None = None
-        fields = self._propagation_fields()
+        textmap = _get_textmap()
+        fields = self._fields if textmap is self._textmap else self._propagation_fields(textmap)
         for key, value in scope["headers"]:
             if key == b"host":
                 host = value
@@ -236,8 +245,9 @@ class ObsMiddleware:
                 text = value.decode("latin-1")
                 previous = carrier.get(header)
                 carrier[header] = text if previous is None else f"{previous},{text}"
-        for attribute in server_attributes(host, attributes["url.scheme"]):  # type: ignore[arg-type]
-            attributes[attribute[0]] = attribute[1]
+        if host is not None:
+            for attribute in server_attributes(host, attributes["url.scheme"]):  # type: ignore[arg-type]
+                attributes[attribute[0]] = attribute[1]
         client = scope.get("client")
         if client:
             attributes["client.address"] = client[0]
@@ -258,7 +268,7 @@ class ObsMiddleware:
         exchange.span = span
         prefix = scope.get("app_root_path", scope.get("root_path", "")).rstrip("/")
         exchange.prefix = prefix
-        context = _set_span_in_context(span, parent)
+        in_context: Any = None  # the request telemetry FastAPI reads from the context
         native = self._native
         if native is not None:
             existing = scope.get(NATIVE)
@@ -267,32 +277,35 @@ class ObsMiddleware:
                 if self.options.operation_spans:
                     existing.tracer = self._tracer
             else:
-                capture_arguments, capture_errors = self._capture()
+                if settings() is not self._settings:
+                    self._capture()
                 ops = self._tracer if self.options.operation_spans else None
-                data = native.data_class() if capture_arguments or capture_errors else None
+                data = (
+                    native.data_class() if self._capture_arguments or self._capture_errors else None
+                )
                 sink = native.make(exchange.name, prefix, ops, data)
                 exchange.sink = sink
                 scope[NATIVE] = sink
                 if ops is not None or data is not None:
-                    context = _set_value(native.context_key, sink, context)
+                    in_context = sink
         else:
             scope[NATIVE] = None
         scope[MARK] = True
         # Starlette's experimental OpenTelemetryMiddleware, if in the stack below, reads this
         # as "a server span exists" and passes through: one span per request.
         scope[STARLETTE] = True
+        if parent is None and in_context is None:
+            return attach_span(span)  # the usual request: one context copy, no API layers
+        context = _set_span_in_context(span, parent)
+        if in_context is not None:
+            context = _set_value(native.context_key, in_context, context)  # type: ignore[union-attr]
         return _attach(context)
 
-    def _template(self, scope: Scope, sink: Any, prefix: str) -> tuple[str | None, Any]:
-        route = scope.get("route")
-        if sink is None:
-            found = self._table.template(route) if route is not None else None
-            return (prefix + found if found is not None else None), route
-        template: str | None = sink.route
+    @staticmethod
+    def _mounted(template: str, sink: Any, route: Any) -> str:
+        """The template of a request FastAPI routed to a mount (``.../{path}``)."""
         if (
-            template is not None
-            and template.endswith("/{path}")
-            and template == sink._mount_prefix + "/{path}"
+            template == sink._mount_prefix + "/{path}"
             and route is not None
             and not hasattr(route, "routes")  # a Mount itself
         ):
@@ -300,20 +313,28 @@ class ObsMiddleware:
             # the inner router left its route in the scope.
             inner = getattr(route, "path_format", None)
             if isinstance(inner, str):
-                template = sink._mount_prefix + inner
-        return template, route
+                return str(sink._mount_prefix + inner)
+        return template
 
     def _finish(self, exchange: _Exchange, exc: BaseException | None) -> None:
         span = exchange.span
         end = exchange.end
         try:
-            template, route = self._template(exchange.scope, exchange.sink, exchange.prefix)
+            route = exchange.scope.get("route")
+            sink = exchange.sink
+            template: str | None
+            if sink is not None:  # FastAPI reported the full template as it routed
+                template = sink.route
+                if template is not None and template.endswith("/{path}"):
+                    template = self._mounted(template, sink, route)
+            else:
+                found = self._table.template(route) if route is not None else None
+                template = exchange.prefix + found if found is not None else None
             if template is not None:
                 end["http.route"] = template
                 span.update_name(f"{exchange.name} {template}")
                 if route is not None:
                     end.update(self._route_attributes.get(route))
-            sink = exchange.sink
             if sink is not None:
                 data = sink.data
                 if data is not None:
@@ -330,22 +351,21 @@ class ObsMiddleware:
         except Exception as error:
             internal_error("obs_fastapi: ending the request span", error)
         finally:
-            self._record_duration(exchange)
+            metrics = self._metrics
+            if metrics is not None and exchange.scope["type"] == "http":
+                try:
+                    failure = exchange.failure
+                    metrics.record(
+                        _perf() - exchange.started,
+                        exchange.start,
+                        end,
+                        error_type(failure)
+                        if failure is not None and "error.type" not in end
+                        else None,
+                    )
+                except Exception as error:
+                    internal_error("obs_fastapi: request duration metric", error)
             span.end()
-
-    def _record_duration(self, exchange: _Exchange) -> None:
-        metrics = self._metrics
-        if metrics is None or exchange.scope["type"] != "http":
-            return
-        try:
-            end = exchange.end
-            failure = exchange.failure
-            error = (
-                error_type(failure) if failure is not None and "error.type" not in end else None
-            )
-            metrics.record(_perf() - exchange.started, exchange.start, end, error)
-        except Exception as error:
-            internal_error("obs_fastapi: request duration metric", error)
 
     def _record_data(self, data: Any, end: dict[str, AttributeValue]) -> None:
         native = self._native
@@ -396,7 +416,7 @@ class ObsMiddleware:
         finally:
             if not exchange.finished:
                 exchange.finish(None)
-            _detach(token)
+            detach(token)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -420,7 +440,7 @@ class ObsMiddleware:
         finally:
             exchange.finished = True
             self._finish(exchange, failure)
-            _detach(token)
+            detach(token)
 
 
 __all__ = ["DETAIL", "MARK", "NATIVE", "SCOPE_NAME", "ObsMiddleware"]
