@@ -38,6 +38,9 @@ def basic(provider: Provider) -> None:
         tracer.start_span("sibling", kind=SpanKind.PRODUCER, start_time=5).end(end_time=10)
         tracer.start_span("detached", context=context_api.Context()).end()
         root.set_attribute("a", 3)  # an existing key moves to the end
+        # all plain, room for all: placed as given, "b" moved to the end
+        root.set_attributes({"b": "again", "h": 7, "i": False, "j": 1.5})
+        root.set_attributes({"k": 1, "": 2, "l": 3})  # an empty key: the SDK's path
     with tracer.start_as_current_span("second root", kind=SpanKind.CONSUMER):
         pass
 

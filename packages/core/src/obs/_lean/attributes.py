@@ -108,6 +108,24 @@ def set_many(
             store[key] = value
         else:
             return dropped
+    elif max_count is None or len(store) + len(attributes) <= max_count:
+        # Attributes added to a live span (an integration's end-of-request set) with room
+        # for every key: nothing is dropped, so plain values are placed as given, in order
+        # (an existing key moves to the end, as the SDK moves it). Anything else: below.
+        for key, value in attributes.items():
+            kind = type(value)
+            if kind is str:
+                if max_length is not None and len(value) > max_length:
+                    break
+            elif kind is not int and kind is not float and kind is not bool:
+                break
+            if type(key) is not str or not key:
+                break
+        else:
+            for key, value in attributes.items():
+                store.pop(key, None)  # an existing key moves to the end
+                store[key] = value
+            return dropped
     cleaned: list[tuple[str, Any]] = []
     for key, value in attributes.items():
         if type(key) is str and key and fast_value(value, max_length):
