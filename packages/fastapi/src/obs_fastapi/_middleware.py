@@ -132,8 +132,11 @@ class ObsMiddleware:
         self._native: NativeBridge | None = bridge() if _is_fastapi(source) else None
         self._table = RouteTable(source)
         self._route_attributes = RouteAttributes()
+        # Options read per request, as plain attributes.
         #: read by each request's ``_Exchange`` when the response starts
         self.response_headers = opts.response_headers
+        self._request_headers = opts.request_headers
+        self._operation_spans = opts.operation_spans
         self._excluded = opts.excluded.search if opts.excluded is not None else None
         redact = opts.redact_query
         self._sensitive = redact.search if redact is not None else None
@@ -251,7 +254,7 @@ class ObsMiddleware:
         client = scope.get("client")
         if client:
             attributes["client.address"] = client[0]
-        selection = self.options.request_headers
+        selection = self._request_headers
         if selection is not None:
             attributes.update(
                 header_attributes(scope["headers"], selection, "http.request.header.")
@@ -266,20 +269,24 @@ class ObsMiddleware:
                 attributes.update(incoming.attributes)
         span = self._tracer.start_span(exchange.name, parent, _SERVER, attributes, links)
         exchange.span = span
-        prefix = scope.get("app_root_path", scope.get("root_path", "")).rstrip("/")
-        exchange.prefix = prefix
+        prefix = scope.get("app_root_path")
+        if prefix is None:
+            prefix = scope.get("root_path", "")
+        if prefix:
+            prefix = prefix.rstrip("/")
+            exchange.prefix = prefix
         in_context: Any = None  # the request telemetry FastAPI reads from the context
         native = self._native
         if native is not None:
             existing = scope.get(NATIVE)
             if existing is not None:
                 exchange.sink = existing  # FastAPI runs outside for metrics/logs only: share
-                if self.options.operation_spans:
+                if self._operation_spans:
                     existing.tracer = self._tracer
             else:
                 if settings() is not self._settings:
                     self._capture()
-                ops = self._tracer if self.options.operation_spans else None
+                ops = self._tracer if self._operation_spans else None
                 data = (
                     native.data_class() if self._capture_arguments or self._capture_errors else None
                 )
