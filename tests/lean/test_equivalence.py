@@ -94,6 +94,22 @@ def test_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     assert spans[0].dropped_events == 2
 
 
+def truncated_with_room(provider: Provider) -> None:
+    tracer = provider.get_tracer("truncation")
+    span = tracer.start_span("t", attributes={"a": "short", "b": "longer than eight", "c": 1})
+    span.set_attributes({"d": "ok", "e": "also too long"})
+    span.set_attributes({"a": "moved", "f": "eight ch"})  # exactly the limit: kept whole
+    span.end()
+
+
+def test_truncation_with_room_for_every_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long strings are truncated even when no attribute has to be dropped."""
+    spans = assert_twins(
+        truncated_with_room, monkeypatch, limits=SpanLimits(max_span_attribute_length=8)
+    )
+    assert spans[0].attributes["b"] == "longer t"
+
+
 def test_no_attributes_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert_twins(limited, monkeypatch, limits=SpanLimits(max_span_attributes=0, max_events=0))
 
