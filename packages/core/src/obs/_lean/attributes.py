@@ -84,28 +84,6 @@ def set_one(
     return dropped
 
 
-_PLAIN_TYPES = frozenset({str, int, float, bool})
-_STR_TYPE = frozenset({str})
-_is_str = str.__instancecheck__
-
-
-def _all_plain(attributes: Mapping[str, Any], max_length: int | None) -> bool:
-    """Whether the SDK would store every item of ``attributes`` unchanged, with no warning.
-
-    Non-empty ``str`` keys; values of exactly ``str`` (within ``max_length``), ``int``,
-    ``float`` or ``bool``. Checked with C-level iteration (no per-item bytecode): a span's
-    attributes are usually all like that, and a per-item Python loop over a dozen of them
-    costs as much as the rest of the span.
-    """
-    values = attributes.values()
-    return (
-        _PLAIN_TYPES.issuperset(map(type, values))
-        and _STR_TYPE.issuperset(map(type, attributes))
-        and "" not in attributes
-        and (max_length is None or max(map(len, filter(_is_str, values)), default=0) <= max_length)
-    )
-
-
 def set_many(
     store: dict[str, Any],
     attributes: Mapping[str, Any],
@@ -116,18 +94,38 @@ def set_many(
     """``span.set_attributes(mapping)`` and a span's initial attributes."""
     if max_count == 0:
         return dropped + len(attributes)
-    if (max_count is None or len(store) + len(attributes) <= max_count) and _all_plain(
-        attributes, max_length
-    ):
-        # Room for every key and nothing to clean: placed as given, in order (an existing
-        # key moves to the end, as the SDK moves it). Anything else: item by item below.
-        if store.keys().isdisjoint(attributes):
-            store.update(attributes)
+    if not store and (max_count is None or len(attributes) <= max_count):
+        # A new span's attributes: nothing to move or drop; plain values are stored as given.
+        for key, value in attributes.items():
+            kind = type(value)
+            if kind is str:
+                plain = max_length is None or len(value) <= max_length
+            else:
+                plain = kind is int or kind is float or kind is bool
+            if not plain or type(key) is not str or not key:
+                store.clear()
+                break
+            store[key] = value
+        else:
+            return dropped
+    elif max_count is None or len(store) + len(attributes) <= max_count:
+        # Attributes added to a live span (an integration's end-of-request set) with room
+        # for every key: nothing is dropped, so plain values are placed as given, in order
+        # (an existing key moves to the end, as the SDK moves it). Anything else: below.
+        for key, value in attributes.items():
+            kind = type(value)
+            if kind is str:
+                if max_length is not None and len(value) > max_length:
+                    break
+            elif kind is not int and kind is not float and kind is not bool:
+                break
+            if type(key) is not str or not key:
+                break
         else:
             for key, value in attributes.items():
-                store.pop(key, None)
+                store.pop(key, None)  # an existing key moves to the end
                 store[key] = value
-        return dropped
+            return dropped
     cleaned: list[tuple[str, Any]] = []
     for key, value in attributes.items():
         if type(key) is str and key and fast_value(value, max_length):
