@@ -16,7 +16,8 @@ start-up included; a bare interpreter's start-up is printed under them): ``obs t
 last hour. ``soak`` exports real SDK spans in batches through ``StoreExporter`` with a small
 cap, sampling file + WAL size from another thread all along. ``load`` runs N processes, each
 configured with ``obs.configure(store=...)`` writing spans at a fixed rate, while this process
-runs ``obs traces`` and ``obs query`` in a loop; then every span must be in the store.
+runs ``obs traces`` and ``obs query`` in a loop; then every span must be in the store or
+counted as dropped, by reason, and no error may have reached a writer.
 """
 
 from __future__ import annotations
@@ -231,29 +232,80 @@ def soak(spans: int, cap_mb: float, batch: int) -> None:
 
 
 _WRITER = """
-import os, sys, time, obs
+import json, sys, time, obs
+from opentelemetry import trace
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 db, rate, seconds, name = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-obs.configure(store=db, console=False, otlp=False, service_name=name)
-start = time.monotonic(); n = 0
+reader = InMemoryMetricReader()
+obs.configure(store=False if db == "off" else db, console=False, otlp=False, service_name=name,
+              metric_readers=[reader])
+start = time.monotonic(); n = 0; app_errors = []; produce_cpu = 0.0; cpu0 = time.process_time()
 while time.monotonic() - start < seconds:
     target = int((time.monotonic() - start) * rate)
+    t0 = time.thread_time()
     while n < target:
-        with obs.span("work {n}", n=n):
-            pass
+        try:
+            with obs.span("work {n}", n=n):
+                pass
+        except Exception as exc:  # an error reaching the app: what must never happen
+            app_errors.append(repr(exc)[:200])
         n += 1
+    produce_cpu += time.thread_time() - t0
     time.sleep(0.005)
-ok = obs.force_flush()
-print(n, ok, flush=True)
+flushed = obs.force_flush()
+dropped = {}
+data = reader.get_metrics_data()
+for rm in data.resource_metrics if data is not None else ():
+    for sm in rm.scope_metrics:
+        for metric in sm.metrics:
+            if metric.name == "obs.export.dropped_spans":
+                for point in metric.data.data_points:
+                    reason = str(point.attributes.get("reason"))
+                    dropped[reason] = dropped.get(reason, 0) + int(point.value)
+stats = {}
+for processor in trace.get_tracer_provider().delegate._active_span_processor._span_processors:
+    for inner in getattr(processor, "processors", ()):
+        exporter = getattr(getattr(inner, "_exporter_ref", None), "inner", None)
+        if exporter is not None and hasattr(exporter, "lock_waits"):
+            stats = {"lock_waits": exporter.lock_waits, "lock_wait_s": exporter.lock_wait_s,
+                     "checkpoints": exporter.pruner.checkpoints,
+                     "checkpoints_deferred": exporter.pruner.checkpoints_deferred,
+                     "pruned": exporter.pruner.pruned_rows, "wal_peak": exporter.pruner.wal_peak,
+                     "failure_reason": exporter.failure_reason}
+print(json.dumps({"produced": n, "flushed": flushed, "dropped": dropped,
+                  "app_errors": app_errors, "produce_us": produce_cpu / max(n, 1) * 1e6,
+                  "process_cpu_us": (time.process_time() - cpu0) / max(n, 1) * 1e6, **stats}),
+      flush=True)
 """
 
 
-def load(procs: int, rate: int, seconds: float, db: Path | None = None) -> dict[str, Any]:
+def load(
+    procs: int, rate: int, seconds: float, db: Path | None = None, store: bool = True
+) -> dict[str, Any]:
+    """N writer processes at ``rate`` spans/s each, this process reading in a loop meanwhile.
+
+    ``store=False``: the same processes with the store off (and no reads), to tell what
+    producing the spans costs from what storing them does.
+
+    Per process: produced, stored, dropped (by reason, from ``obs.export.dropped_spans``), and
+    what is neither stored nor counted (must be 0); errors that reached the app (exceptions
+    from ``obs.span``, "locked" on stderr); the main thread's CPU per span produced, and the
+    whole process's (export thread included).
+    """
+    import json
+    import sqlite3
     import tempfile
 
     db = db or Path(tempfile.mkdtemp()) / "load.db"
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", _WRITER, str(db), str(rate), str(seconds), f"w{i}"],
+            [
+                sys.executable,
+                *("-c", _WRITER, str(db) if store else "off"),
+                *(str(rate), str(seconds), f"w{i}"),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -262,7 +314,7 @@ def load(procs: int, rate: int, seconds: float, db: Path | None = None) -> dict[
     ]
     reads = 0
     read_errors: list[str] = []
-    while any(w.poll() is None for w in writers):
+    while store and any(w.poll() is None for w in writers):
         for args in (
             ("traces", "--db", str(db)),
             ("query", "--db", str(db), "SELECT service_name, count(*) FROM spans GROUP BY 1"),
@@ -271,28 +323,85 @@ def load(procs: int, rate: int, seconds: float, db: Path | None = None) -> dict[
             reads += 1
             if result.returncode != 0 and "no span store" not in result.stderr:
                 read_errors.append(result.stderr.strip())
-    produced: dict[str, int] = {}
+    per_process: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
     for i, w in enumerate(writers):
         out, err = w.communicate()
-        count, flushed = out.split()
-        produced[f"w{i}"] = int(count)
-        if flushed != "True" or w.returncode != 0 or "obs:" in err:
-            problems.append(f"w{i}: rc={w.returncode} flushed={flushed} {err.strip()[:300]}")
-    import sqlite3
-
-    conn = sqlite3.connect(db)
-    stored = dict(conn.execute("SELECT service_name, count(*) FROM spans GROUP BY 1").fetchall())
-    conn.close()
-    report = {
-        "produced": sum(produced.values()),
+        name = f"w{i}"
+        try:
+            stats = json.loads(out.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            problems.append(f"{name}: rc={w.returncode} no report: {err.strip()[:300]}")
+            continue
+        stats["lock_errors"] = len(stats.pop("app_errors")) + err.count("locked")
+        per_process[name] = stats
+        if not stats["flushed"] or w.returncode != 0 or "obs:" in err or stats["lock_errors"]:
+            problems.append(
+                f"{name}: rc={w.returncode} flushed={stats['flushed']} {err.strip()[-700:]}"
+            )
+    took = time.monotonic() - started
+    stored: dict[str, int] = {}
+    if store:
+        conn = sqlite3.connect(db)
+        stored = dict(conn.execute("SELECT service_name, count(*) FROM spans GROUP BY 1"))
+        conn.close()
+    for name, stats in per_process.items():
+        stats["stored"] = stored.get(name, 0)
+        lost = stats["produced"] - stats["stored"] - sum(stats["dropped"].values())
+        stats["uncounted"] = lost if store else 0
+    dropped: dict[str, int] = {}
+    for stats in per_process.values():
+        for reason, count in stats["dropped"].items():
+            dropped[reason] = dropped.get(reason, 0) + count
+    produced = sum(s["produced"] for s in per_process.values())
+    return {
+        "produced": produced,
         "stored": sum(stored.values()),
-        "missing": {k: v - stored.get(k, 0) for k, v in produced.items() if stored.get(k) != v},
+        "dropped": dropped,
+        "uncounted": sum(s["uncounted"] for s in per_process.values()),
+        "lock_errors": sum(s["lock_errors"] for s in per_process.values()),
+        "missing": {
+            name: s["produced"] - s["stored"]
+            for name, s in per_process.items()
+            if s["produced"] != s["stored"]
+        },
         "writer_problems": problems,
         "reads": reads,
         "read_errors": read_errors[:5],
+        "per_process": per_process,
+        "wall_s": took,
+        "load_average": (load_before, os.getloadavg()[0]),
     }
-    return report
+
+
+def _print_load(report: dict[str, Any]) -> None:
+    print(
+        f"{'process':<8} {'produced':>9} {'stored':>9} {'dropped':>20} {'uncounted':>9} "
+        f"{'lock err':>8} {'produce':>10} {'process':>10} {'lock waits':>16}"
+    )
+    for name, s in report["per_process"].items():
+        dropped = ", ".join(f"{k} {v}" for k, v in s["dropped"].items()) or "0"
+        waits = f"{s.get('lock_waits', 0)} / {s.get('lock_wait_s', 0):.1f} s"
+        print(
+            f"{name:<8} {s['produced']:>9,} {s['stored']:>9,} {dropped:>20} {s['uncounted']:>9,} "
+            f"{s['lock_errors']:>8} {s['produce_us']:>7.1f} us {s['process_cpu_us']:>7.1f} us "
+            f"{waits:>16}"
+        )
+    dropped = ", ".join(f"{k} {v:,}" for k, v in report["dropped"].items()) or "0"
+    print(
+        f"{'total':<8} {report['produced']:>9,} {report['stored']:>9,} {dropped:>20} "
+        f"{report['uncounted']:>9,} {report['lock_errors']:>8}"
+    )
+    print(
+        "(produce: the app thread's CPU per span; process: the whole process's, export "
+        "thread included)"
+    )
+    before, after = report["load_average"]
+    print(
+        f"wall {report['wall_s']:.0f} s; {report['reads']} reads, errors "
+        f"{report['read_errors'] or 'none'}; writer problems {report['writer_problems'] or 'none'}; "
+        f"load average {before:.1f} before, {after:.1f} after"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -311,6 +420,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--procs", type=int, default=8)
     p.add_argument("--rate", type=int, default=1000)
     p.add_argument("--seconds", type=float, default=30)
+    p.add_argument("--store-off", action="store_true", help="the same writers, store off")
     args = parser.parse_args(argv)
     if args.command == "build":
         build(args.db, args.spans)
@@ -319,9 +429,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "soak":
         soak(args.spans, args.cap_mb, args.batch)
     else:
-        report = load(args.procs, args.rate, args.seconds)
-        for key, value in report.items():
-            print(f"{key}: {value}")
+        _print_load(load(args.procs, args.rate, args.seconds, store=not args.store_off))
 
 
 if __name__ == "__main__":

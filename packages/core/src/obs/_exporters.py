@@ -26,6 +26,8 @@ from obs._settings import env_flag
 from obs._store import (
     DEFAULT_MAX_AGE_S,
     DEFAULT_MAX_SIZE_MB,
+    STORE_BATCH_MIN_CAP_MB,
+    STORE_BATCH_SIZE,
     STORE_QUEUE_SIZE,
     StoreExporter,
     resolve_path,
@@ -106,11 +108,13 @@ def _store_path(option: bool | str | os.PathLike[str] | None, otlp_on: bool) -> 
 def _store_processor(
     path: Path, max_age_s: float | None, max_size_mb: float | None
 ) -> SpanProcessor:
+    max_size_mb = max_size_mb or float(
+        os.environ.get("OBS_STORE_MAX_SIZE_MB") or DEFAULT_MAX_SIZE_MB
+    )
     exporter = StoreExporter(
         path,
         max_age_s=max_age_s or float(os.environ.get("OBS_STORE_MAX_AGE_S") or DEFAULT_MAX_AGE_S),
-        max_size_mb=max_size_mb
-        or float(os.environ.get("OBS_STORE_MAX_SIZE_MB") or DEFAULT_MAX_SIZE_MB),
+        max_size_mb=max_size_mb,
     )
     # Short delay: a person running `obs traces` right after a request expects to see it.
     # Reporting: store write failures are counted and said like OTLP's, by exporter.
@@ -118,10 +122,19 @@ def _store_processor(
     # A bigger queue than the SDK's 2048 unless OTEL_BSP_MAX_QUEUE_SIZE says otherwise: writers
     # of one store take turns on its lock, and a turn can take seconds on a busy machine.
     queue = int(os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE") or STORE_QUEUE_SIZE)
+    # Up to STORE_BATCH_SIZE spans per transaction once spans queue up (a quiet app still writes
+    # every 500 ms, whatever it has): each turn on the lock then writes more, and the queue
+    # drains faster. Under a small cap the SDK's 512, so one transaction's WAL stays well
+    # inside it.
+    batch = int(
+        os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
+        or (STORE_BATCH_SIZE if max_size_mb >= STORE_BATCH_MIN_CAP_MB else 512)
+    )
     return BoundedBatchSpanProcessor(
         ReportingSpanExporter(exporter, label),
         schedule_delay_millis=500,
         max_queue_size=queue,
+        max_export_batch_size=min(batch, queue),
         label=label,
     )
 

@@ -6,8 +6,13 @@ The cap is on what the filesystem holds: the store file plus its WAL. So:
   near the cap (a short-lived process keeps the cap as well as a long one);
 - pruning deletes the oldest whole traces in small transactions (about ``PRUNE_BATCH_ROWS``
   spans each), so the WAL never has to hold a big delete;
-- the WAL is checkpointed every ``wal_limit`` bytes and truncated to that size
-  (``journal_size_limit``), and checkpointed with TRUNCATE after a prune;
+- the WAL is checkpointed by the writer itself once it holds ``wal_limit`` bytes, right after
+  a commit, in RESTART mode (it takes the write lock, copies every frame and waits, briefly,
+  for older readers, so the next commit starts the WAL over). SQLite's automatic PASSIVE
+  checkpoints are off: with several processes always queued for the lock, the WAL was never
+  found fully copied with no reader on it, so it never started over; it grew to hundreds of
+  MB and the cap paid for it with stored spans. The WAL is truncated to ``wal_limit`` when it
+  starts over (``journal_size_limit``), and with TRUNCATE after a prune;
 - a store created by this obs uses ``auto_vacuum = INCREMENTAL``: freed pages beyond what the
   next inserts will reuse go back to the filesystem (``incremental_vacuum``), in chunks.
 
@@ -22,6 +27,7 @@ from pathlib import Path
 
 from obs._diagnostics import warn_once
 from obs._store._files import file_size, on_disk_bytes
+from obs._store._locking import begin_immediate, checkpoint
 
 AGE_CHECK_S = 30.0
 PRUNE_BATCH_ROWS = 1000
@@ -32,6 +38,10 @@ MAX_BATCHES_PER_CALL = 200
 #: good share of the file) and SLACK for pages freed but not yet reused; never less than FLOOR.
 #: A prune takes the data down to PRUNE_TO of that budget.
 SLACK, FLOOR, PRUNE_TO = 0.08, 0.2, 0.85
+#: The most of the cap set aside for the WAL. A reader can pin the WAL for as long as it runs
+#: (its snapshot needs it), so it can outgrow a batch by far with many writers; the spans
+#: already stored are not deleted to pay for such a spike beyond this share.
+WAL_SHARE_MAX = 0.25
 
 
 class Pruner:
@@ -48,11 +58,14 @@ class Pruner:
         #: How much one batch adds to the data (largest recent), so room is made before it.
         self.growth = 0
         self._last_used = 0
+        self.checkpoints = 0
+        self.checkpoints_deferred = 0
+        self._wal = path.with_name(path.name + "-wal")
 
     def attach(self, conn: sqlite3.Connection) -> None:
         """Tune a freshly opened write connection for the cap."""
         self._page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        conn.execute(f"PRAGMA wal_autocheckpoint = {max(16, self.wal_limit // self._page_size)}")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # after_write checkpoints
         conn.execute(f"PRAGMA journal_size_limit = {self.wal_limit}")
 
     def after_write(self, conn: sqlite3.Connection, rows: int) -> None:
@@ -61,8 +74,10 @@ class Pruner:
             if now - self._last_age_check > AGE_CHECK_S:
                 self._last_age_check = now
                 self._prune_age(conn)
-            wal = file_size(self.path.with_name(self.path.name + "-wal"))
+            wal = file_size(self._wal)
             self.wal_peak = max(wal, int(self.wal_peak * 0.95))
+            if wal > self.wal_limit:
+                self.checkpoint(conn)
             if file_size(self.path) + self.wal_peak > (1 - SLACK) * self.max_bytes * 0.9:
                 self._prune_size(conn)
         except sqlite3.Error as exc:
@@ -70,6 +85,24 @@ class Pruner:
             warn_once(
                 f"store-prune:{self.path}", "obs: pruning the store %s failed: %s", self.path, exc
             )
+
+    def checkpoint(self, conn: sqlite3.Connection) -> bool:
+        """Copy the whole WAL into the file so the next commit starts it over; True if done.
+
+        A reader that started before the last commits is in the way until it ends (its
+        snapshot still needs the WAL); the writers are not held off waiting for it (it may
+        run for seconds): the next batch, this process's or another's, tries again.
+        """
+        if checkpoint(conn, "RESTART"):
+            self.checkpoints += 1
+            return True
+        self.checkpoints_deferred += 1
+        return False
+
+    def _bound_wal(self, conn: sqlite3.Connection) -> None:
+        # A prune is many small transactions: their pages are copied out as they go.
+        if file_size(self._wal) > self.wal_limit:
+            self.checkpoint(conn)
 
     def prune(self, conn: sqlite3.Connection) -> None:
         self._last_age_check = time.monotonic()
@@ -102,7 +135,7 @@ class Pruner:
 
     def data_budget(self) -> int:
         """How many bytes of pages the rows may use, the WAL's share set aside."""
-        budget = (1 - SLACK) * self.max_bytes - self.wal_peak
+        budget = (1 - SLACK) * self.max_bytes - min(self.wal_peak, WAL_SHARE_MAX * self.max_bytes)
         return int(max(FLOOR * self.max_bytes, budget))
 
     def _prune_size(self, conn: sqlite3.Connection) -> None:
@@ -122,7 +155,7 @@ class Pruner:
             room = max(0.5 * budget, PRUNE_TO * budget - self.growth)
             excess = rows - int(rows * room / used)
             # Start from an empty WAL: the deletes' pages then reuse it instead of adding on.
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            checkpoint(conn, "TRUNCATE")
             # Small transactions relative to the store: each one's pages pass through the WAL.
             step = max(16, min(PRUNE_BATCH_ROWS, rows // 16))
             for _ in range(MAX_BATCHES_PER_CALL):
@@ -137,7 +170,7 @@ class Pruner:
                 deleted = True
         if deleted:
             # A delete touches pages all over the trace-id indexes: its WAL counts too.
-            wal = file_size(self.path.with_name(self.path.name + "-wal"))
+            wal = file_size(self._wal)
             self.wal_peak = max(self.wal_peak, wal)
         if deleted or on_disk_bytes(self.path) > self.max_bytes * (1 - SLACK):
             self._give_back(conn)
@@ -154,7 +187,7 @@ class Pruner:
     ) -> int:
         """Delete the oldest whole traces, about ``budget`` spans; the number of spans."""
         budget = max(1, min(budget, PRUNE_BATCH_ROWS))
-        conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(conn)
         try:
             chosen: list[tuple[str]] = []
             rows = 0
@@ -174,6 +207,7 @@ class Pruner:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._bound_wal(conn)
         self.pruned_rows += rows
         return rows if chosen else 0
 
@@ -185,7 +219,7 @@ class Pruner:
         budget: int = PRUNE_BATCH_ROWS,
     ) -> int:
         budget = max(1, min(budget, PRUNE_BATCH_ROWS))
-        conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(conn)
         try:
             cursor = conn.execute(
                 f"DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans {where} "
@@ -196,6 +230,7 @@ class Pruner:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._bound_wal(conn)
         self.pruned_rows += cursor.rowcount
         return max(cursor.rowcount, 0)
 
@@ -206,7 +241,7 @@ class Pruner:
         them would only make the file shrink and grow again. They go back when the file holds
         more than the data budget and its slack (the cap was lowered, or a big age prune ran).
         """
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        checkpoint(conn, "TRUNCATE")
         if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # not incremental
             return
         target_pages = (self.data_budget() + int(SLACK * self.max_bytes)) // self._page_size
@@ -217,5 +252,11 @@ class Pruner:
             count = min(free, pages - target_pages, chunk)
             if count <= 0:
                 break
-            conn.execute(f"PRAGMA incremental_vacuum({count})").fetchall()
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            begin_immediate(conn)
+            try:
+                conn.execute(f"PRAGMA incremental_vacuum({count})").fetchall()
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            checkpoint(conn, "TRUNCATE")

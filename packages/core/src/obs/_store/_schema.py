@@ -19,6 +19,7 @@ from functools import cache
 from typing import NamedTuple
 
 from obs._store._files import StoreRefused
+from obs._store._locking import begin_immediate
 
 #: The columns of ``spans``, with declarations that also work for ``ALTER TABLE ADD COLUMN``
 #: (a NOT NULL column added later needs a default).
@@ -173,7 +174,7 @@ def migrate(conn: sqlite3.Connection, path: object) -> None:
     check_objects(conn)
     if version == schema_version():
         return
-    conn.execute("BEGIN IMMEDIATE")
+    begin_immediate(conn)
     try:
         # Another process may have migrated while this one waited for the write lock.
         version = conn.execute("PRAGMA user_version").fetchone()[0]

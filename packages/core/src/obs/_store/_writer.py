@@ -5,6 +5,11 @@ Writes happen off the request path, in the batch span processor's thread. Each b
 writer wait its turn instead of failing) that inserts the spans and updates the per-trace
 summary rows the trace list reads.
 
+Many processes share one store (an API and its workers). They take turns on SQLite's write
+lock (obs._store._locking), so what bounds the store is how long each turn holds it: the rows
+are built before the lock is asked for, and the pruner checkpoints the WAL right after a
+commit, so that it starts over instead of growing (obs._store._pruning).
+
 What a failure means is said by ``ReportingSpanExporter`` (obs._export_health), which wraps
 this exporter: every span not written is counted in ``obs.export.dropped_spans`` and each
 outage, and its end, is logged once. ``failure_reason`` carries the one-line why.
@@ -30,7 +35,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import StatusCode
+from opentelemetry.trace import SpanKind, StatusCode
 
 from obs._attributes import safe_text
 from obs._diagnostics import logger
@@ -46,15 +51,21 @@ from obs._store._files import (
     tighten_default_directory,
 )
 from obs._store._functions import register_functions
+from obs._store._locking import LOCK_WAIT_S, begin_immediate
 from obs._store._pruning import Pruner
 from obs._store._schema import COLUMNS, migrate
 
 DEFAULT_MAX_AGE_S = 7 * 24 * 3600
 DEFAULT_MAX_SIZE_MB = 256
 BUSY_TIMEOUT_MS = 10_000
-BUSY_ATTEMPTS = 4
+#: The write connection's page cache. One batch's transaction dirties a page per span in each
+#: index keyed by a (random) trace id; SQLite's default 2 MB made it spill mid-transaction.
+WRITE_CACHE_KIB = 8192
 #: The batch queue in front of the store (spans waiting while another process writes).
 STORE_QUEUE_SIZE = 8192
+#: Spans per transaction at most, once they queue up (with a cap of at least the second).
+STORE_BATCH_SIZE = 2048
+STORE_BATCH_MIN_CAP_MB = 64
 
 _INSERT = (
     f"INSERT OR IGNORE INTO spans ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
@@ -157,8 +168,12 @@ def _iso(ns: int) -> str:
     return f"{_iso_prefix}.{ns // 1000 % 1_000_000:06d}"
 
 
+# One encoder for every cell: json.dumps with options builds a new encoder on each call.
+_encode = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
+
+
 def _json(value: Any) -> str:
-    return safe_text(json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":")))
+    return safe_text(_encode(value))
 
 
 def _cell(value: Any) -> Any:
@@ -185,6 +200,9 @@ def _resource(resource: Any) -> tuple[str, Any]:
             _cell(attributes.get("service.name")),
         )
     return cached[1], cached[2]
+
+
+_KINDS = {kind: kind.name.lower() for kind in SpanKind}  # an enum's .name is a slow property
 
 
 def span_row(span: ReadableSpan) -> tuple[Any, ...]:
@@ -225,7 +243,7 @@ def span_row(span: ReadableSpan) -> tuple[Any, ...]:
         f"{ctx.span_id:016x}",
         f"{span.parent.span_id:016x}" if span.parent is not None else None,
         _cell(span.name),
-        span.kind.name.lower(),
+        _KINDS[span.kind],
         service,
         _cell(span.instrumentation_scope.name) if span.instrumentation_scope else None,
         _iso(start),
@@ -252,8 +270,11 @@ def write_rows(
     conn: sqlite3.Connection,
     rows: Sequence[tuple[Any, ...]],
     remote_parents: Iterable[bool] | None = None,
-) -> None:
-    """Insert span rows and update their traces' summaries, in one transaction.
+    *,
+    wait_s: float = LOCK_WAIT_S,
+) -> float:
+    """Insert span rows and update their traces' summaries, in one transaction; the seconds
+    spent waiting for the write lock.
 
     ``remote_parents`` says, per row, whether the parent is in another process (such a span is
     its process's root of the trace); without it a span with a parent is never a root.
@@ -276,16 +297,18 @@ def write_rows(
             summary[5:10] = [rank, start, row[_NAME], row[_MESSAGE], row[_SERVICE]]
         key = (trace_id, row[_SERVICE] or "")
         services[key] = min(services.get(key, start), start)
-    conn.execute("BEGIN IMMEDIATE")
+    service_rows = [(t, s, start) for (t, s), start in services.items()]
+    waited = begin_immediate(conn, wait_s)
     try:
         conn.executemany(_INSERT, rows)
         conn.executemany(_UPSERT_TRACE, traces.values())
-        conn.executemany(_UPSERT_SERVICE, [(t, s, start) for (t, s), start in services.items()])
+        conn.executemany(_UPSERT_SERVICE, service_rows)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    return waited
 
 
 def _schema_cookie(conn: sqlite3.Connection) -> int:
@@ -320,7 +343,9 @@ class StoreExporter(SpanExporter):
         self.written = 0
         self.failed = 0
         self.reopened = 0
-        self.busy_retries = 0
+        #: Batches that found the write lock taken, and the seconds they waited for it.
+        self.lock_waits = 0
+        self.lock_wait_s = 0.0
         self.failure_reason: str | None = None
         if hasattr(os, "register_at_fork"):
             # A SQLite connection must not cross a fork: a forked worker (gunicorn, uvicorn
@@ -364,6 +389,7 @@ class StoreExporter(SpanExporter):
             self._conn = open_for_writing(self.path, follow_symlink=self.follow_symlink)
             self._identity = identity(self.path)
             self._schema_version = _schema_cookie(self._conn)
+            self._conn.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
             self.pruner.attach(self._conn)
         elif _schema_cookie(self._conn) != self._schema_version:
             # Someone changed the layout while it was open (a trigger added?): check again.
@@ -381,7 +407,7 @@ class StoreExporter(SpanExporter):
         with self._lock:
             try:
                 conn = self._connection()
-                self._write(conn, rows, remote)
+                waited = write_rows(conn, rows, remote)
             except StoreRefused as exc:
                 self._close()
                 return self._failed(len(spans), f"refused: {exc}")
@@ -390,24 +416,12 @@ class StoreExporter(SpanExporter):
                 self._close()
                 return self._failed(len(spans), f"write failed: {exc}")
             self.written += len(rows)
+            if waited:
+                self.lock_waits += 1
+                self.lock_wait_s += waited
             self.failure_reason = None
             self.pruner.after_write(conn, len(rows))
         return SpanExportResult.SUCCESS
-
-    def _write(
-        self, conn: sqlite3.Connection, rows: list[tuple[Any, ...]], remote: list[bool]
-    ) -> None:
-        # Many writers on a starved machine can wait out one busy timeout: the batch is tried
-        # again (the queue holds new spans meanwhile) before it is given up and counted.
-        for attempt in range(BUSY_ATTEMPTS):
-            try:
-                write_rows(conn, rows, remote)
-                return
-            except sqlite3.OperationalError as exc:
-                busy = "locked" in str(exc) or "busy" in str(exc)
-                if not busy or attempt == BUSY_ATTEMPTS - 1:
-                    raise
-                self.busy_retries += 1
 
     def _failed(self, count: int, reason: str) -> SpanExportResult:
         self.failed += count
