@@ -267,7 +267,7 @@ for processor in trace.get_tracer_provider().delegate._active_span_processor._sp
     for inner in getattr(processor, "processors", ()):
         exporter = getattr(getattr(inner, "_exporter_ref", None), "inner", None)
         if exporter is not None and hasattr(exporter, "lock_waits"):
-            stats = {"lock_waits": exporter.lock_waits, "lock_wait_s": exporter.lock_wait_s,
+            stats = {"written": exporter.written, "lock_waits": exporter.lock_waits, "lock_wait_s": exporter.lock_wait_s,
                      "checkpoints": exporter.pruner.checkpoints,
                      "checkpoints_deferred": exporter.pruner.checkpoints_deferred,
                      "pruned": exporter.pruner.pruned_rows, "wal_peak": exporter.pruner.wal_peak,
@@ -280,12 +280,19 @@ print(json.dumps({"produced": n, "flushed": flushed, "dropped": dropped,
 
 
 def load(
-    procs: int, rate: int, seconds: float, db: Path | None = None, store: bool = True
+    procs: int,
+    rate: int,
+    seconds: float,
+    db: Path | None = None,
+    store: bool = True,
+    cap_mb: float | None = None,
 ) -> dict[str, Any]:
     """N writer processes at ``rate`` spans/s each, this process reading in a loop meanwhile.
 
     ``store=False``: the same processes with the store off (and no reads), to tell what
-    producing the spans costs from what storing them does.
+    producing the spans costs from what storing them does. ``cap_mb``: the store's size cap
+    (its default holds about 250,000 of these spans, so a long run at a high rate prunes the
+    oldest; what the cap deletes is shown as pruned).
 
     Per process: produced, stored, dropped (by reason, from ``obs.export.dropped_spans``), and
     what is neither stored nor counted (must be 0); errors that reached the app (exceptions
@@ -299,6 +306,9 @@ def load(
     db = db or Path(tempfile.mkdtemp()) / "load.db"
     load_before = os.getloadavg()[0]
     started = time.monotonic()
+    env = dict(os.environ)
+    if cap_mb is not None:
+        env["OBS_STORE_MAX_SIZE_MB"] = str(cap_mb)
     writers = [
         subprocess.Popen(
             [
@@ -309,6 +319,7 @@ def load(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=env,
         )
         for i in range(procs)
     ]
@@ -354,11 +365,14 @@ def load(
         for reason, count in stats["dropped"].items():
             dropped[reason] = dropped.get(reason, 0) + count
     produced = sum(s["produced"] for s in per_process.values())
+    # A process's pruner deletes the oldest spans whoever wrote them: counted in total only.
+    pruned = sum(s.get("pruned", 0) for s in per_process.values())
     return {
         "produced": produced,
         "stored": sum(stored.values()),
         "dropped": dropped,
-        "uncounted": sum(s["uncounted"] for s in per_process.values()),
+        "pruned": pruned,
+        "uncounted": sum(s["uncounted"] for s in per_process.values()) - pruned,
         "lock_errors": sum(s["lock_errors"] for s in per_process.values()),
         "missing": {
             name: s["produced"] - s["stored"]
@@ -376,25 +390,29 @@ def load(
 
 def _print_load(report: dict[str, Any]) -> None:
     print(
-        f"{'process':<8} {'produced':>9} {'stored':>9} {'dropped':>20} {'uncounted':>9} "
-        f"{'lock err':>8} {'produce':>10} {'process':>10} {'lock waits':>16}"
+        f"{'process':<8} {'produced':>9} {'written':>9} {'stored':>9} {'dropped':>20} "
+        f"{'uncounted':>9} {'lock err':>8} {'produce':>10} {'process':>10} {'lock waits':>16}"
     )
     for name, s in report["per_process"].items():
         dropped = ", ".join(f"{k} {v}" for k, v in s["dropped"].items()) or "0"
         waits = f"{s.get('lock_waits', 0)} / {s.get('lock_wait_s', 0):.1f} s"
         print(
-            f"{name:<8} {s['produced']:>9,} {s['stored']:>9,} {dropped:>20} {s['uncounted']:>9,} "
+            f"{name:<8} {s['produced']:>9,} {s.get('written', 0):>9,} {s['stored']:>9,} "
+            f"{dropped:>20} {s['uncounted']:>9,} "
             f"{s['lock_errors']:>8} {s['produce_us']:>7.1f} us {s['process_cpu_us']:>7.1f} us "
             f"{waits:>16}"
         )
     dropped = ", ".join(f"{k} {v:,}" for k, v in report["dropped"].items()) or "0"
+    written = sum(s.get("written", 0) for s in report["per_process"].values())
     print(
-        f"{'total':<8} {report['produced']:>9,} {report['stored']:>9,} {dropped:>20} "
-        f"{report['uncounted']:>9,} {report['lock_errors']:>8}"
+        f"{'total':<8} {report['produced']:>9,} {written:>9,} {report['stored']:>9,} "
+        f"{dropped:>20} {report['uncounted']:>9,} {report['lock_errors']:>8}"
     )
+    if report["pruned"]:
+        print(f"pruned by the size cap: {report['pruned']:,} (in total; uncounted net of it)")
     print(
-        "(produce: the app thread's CPU per span; process: the whole process's, export "
-        "thread included)"
+        "(written: what the store exporter committed; produce: the app thread's CPU per span; "
+        "process: the whole process's, export thread included)"
     )
     before, after = report["load_average"]
     print(
@@ -421,6 +439,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rate", type=int, default=1000)
     p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--store-off", action="store_true", help="the same writers, store off")
+    p.add_argument("--cap-mb", type=float, default=None, help="store_max_size_mb (default 256)")
     args = parser.parse_args(argv)
     if args.command == "build":
         build(args.db, args.spans)
@@ -429,7 +448,10 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "soak":
         soak(args.spans, args.cap_mb, args.batch)
     else:
-        _print_load(load(args.procs, args.rate, args.seconds, store=not args.store_off))
+        report = load(
+            args.procs, args.rate, args.seconds, store=not args.store_off, cap_mb=args.cap_mb
+        )
+        _print_load(report)
 
 
 if __name__ == "__main__":
