@@ -67,6 +67,21 @@ def plain_provider() -> TracerProvider:
     return _plain
 
 
+_lean: TracerProvider | None = None
+
+
+def lean_provider() -> TracerProvider:
+    """obs's lean tracer provider on the plain pipeline (no scrubbing, no baggage): the
+    cheapest span there is, for "floor" rows."""
+    global _lean
+    if _lean is None:
+        from obs._lean import LeanTracerProvider
+
+        _lean = LeanTracerProvider(shutdown_on_exit=False)
+        _lean.add_span_processor(_batch())
+    return _lean
+
+
 def use_obs(**options: object) -> None:
     """Configure obs (its pipeline, no console, no OTLP) as the global provider."""
     settings: dict[str, object] = {

@@ -8,8 +8,10 @@ is overhead ≤ 1.5 × one bare SDK span, and no more than the bridge's.
 The bridge runs on the plain SDK pipeline, obs on its own (scrubbing included), the bare
 application with no hooks at all; the bridge is measured on obs's pipeline too, which
 separates what the hooks cost from what the pipeline costs, and a "floor" hook that only
-starts and ends one span per step shows what any span costs inside a running application. Sync (``run``) and async
-(``arun``) are separate groups. Each row's note gives its overhead paired per round (minus the bare
+starts and ends one span per step shows what any span costs inside a running application:
+an SDK span, and obs's lean span (the cheapest span there is, so the real floor under
+obs-burr), each on the plain batch pipeline. Sync (``run``) and async (``arun``) are separate
+groups. Each row's note gives its overhead paired per round (minus the bare
 application of the same round) against a bare SDK span measured in that same round.
 """
 
@@ -20,7 +22,15 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks._harness import Group, Result, interleaved, plain_provider, use_obs, use_plain
+from benchmarks._harness import (
+    Group,
+    Result,
+    interleaved,
+    lean_provider,
+    plain_provider,
+    use_obs,
+    use_plain,
+)
 
 STEPS = 200
 RUNS = 10
@@ -32,6 +42,7 @@ OBS = "obs ObsHooks"
 BRIDGE = "burr OpenTelemetryBridge"
 BRIDGE_ON_OBS = "burr OpenTelemetryBridge, obs pipeline"
 FLOOR = "floor: 1 bare span per step, plain"
+LEAN_FLOOR = "floor: 1 lean span per step, plain"
 
 
 def _floor_hooks() -> Any:
@@ -54,6 +65,28 @@ def _floor_hooks() -> Any:
             self.span.end()
 
     return FloorHooks()
+
+
+def _lean_floor_hooks() -> Any:
+    """The floor hook with obs's lean span instead of the SDK's: the cheapest span per step.
+
+    Nothing obs-burr could do costs less than this; the gap between it and ``ObsHooks`` is
+    what obs-burr's own work (attributes, context, the step record, obs's pipeline) costs.
+    """
+    from burr.lifecycle.base import PostRunStepHook, PreRunStepHook
+
+    tracer = lean_provider().get_tracer("bench")
+
+    class LeanFloorHooks(PreRunStepHook, PostRunStepHook):
+        span: Any = None
+
+        def pre_run_step(self, **future_kwargs: Any) -> None:
+            self.span = tracer.start_span("step")
+
+        def post_run_step(self, **future_kwargs: Any) -> None:
+            self.span.end()
+
+    return LeanFloorHooks()
 
 
 def _apps() -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -116,6 +149,7 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
         BRIDGE: ([bridge], use_plain),
         BRIDGE_ON_OBS: ([bridge], _use_obs),
         FLOOR: ([_floor_hooks()], use_plain),
+        LEAN_FLOOR: ([_lean_floor_hooks()], use_plain),
     }
     reference = plain_provider().get_tracer("bench")
 
@@ -169,7 +203,11 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
                         group_name,
                         name,
                         values,
-                        "" if not adapters else "1" if name == FLOOR else f"1+1/{STEPS}",
+                        ""
+                        if not adapters
+                        else "1"
+                        if name in (FLOOR, LEAN_FLOOR)
+                        else f"1+1/{STEPS}",
                         baseline=not adapters,
                         note=note,
                     )
