@@ -13,6 +13,7 @@ from burr.lifecycle.base import (
 )
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
+from opentelemetry.trace import SpanKind
 
 from obs.instrumentation import internal_error, record_exception
 from obs_burr import _content, _live, _streams
@@ -35,6 +36,8 @@ from obs_burr._semconv import (
 
 if TYPE_CHECKING:
     from burr.core import Action, State
+
+INTERNAL = SpanKind.INTERNAL
 
 
 class StepHooks(HookBase, PreRunStepHook, PostRunStepHook, PreStartStreamHook, PostStreamItemHook):
@@ -77,12 +80,18 @@ class StepHooks(HookBase, PreRunStepHook, PostRunStepHook, PreStartStreamHook, P
                 value = _content.inputs_value(inputs)
                 if value is not None:
                     attributes[_content.INPUTS] = value
-            span = self._tracer.start_span(
+            # Past obs's swappable proxy to the tracer behind it (obs's lean one under
+            # ``obs.configure()``), arguments by position: each saves a call layer per step.
+            tracer = self._tracer
+            span = getattr(tracer, "_real", tracer).start_span(
                 span_name,
-                context=call.context if call is not None else None,
-                attributes=attributes,
-                record_exception=False,
-                set_status_on_exception=False,
+                call.context if call is not None else None,
+                INTERNAL,
+                attributes,
+                None,
+                None,
+                False,
+                False,
             )
             context = trace_api.set_span_in_context(span)
             # The step span is current while the action runs (same thread, same task: Burr
