@@ -9,7 +9,7 @@ from opentelemetry import context as context_api
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
-from obs.instrumentation import IntegrationOptions
+from obs.instrumentation import BoundedCache, IntegrationOptions
 from obs_burr import _live
 
 
@@ -21,6 +21,8 @@ class HookBase:
     #: The shared overrides: ``_options.capture()`` decides whether content is recorded.
     _options: IntegrationOptions
     _tools: frozenset[str]
+    #: Per action object: its steps' span name and the attributes no step changes.
+    _step_statics: BoundedCache[Any, tuple[str, dict[str, Any]]]
     _call_name: str
     _workflow_attributes: dict[str, Any]
     #: Switched off by the integration when it is uninstrumented (apps keep the object).

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 
-from obs.instrumentation import IntegrationOptions
+from obs.instrumentation import BoundedCache, IntegrationOptions
 from obs_burr import _streams
 from obs_burr._calls import CallHooks
 from obs_burr._semconv import (
@@ -36,6 +36,9 @@ from obs_burr._semconv import (
 )
 from obs_burr._steps import StepHooks
 from obs_burr._tracer_spans import TracerSpanHooks
+
+#: Actions whose step span name and fixed attributes are kept (the oldest are forgotten).
+MAX_STEP_STATICS = 1024
 
 
 class ObsHooks(CallHooks, StepHooks, TracerSpanHooks):
@@ -70,6 +73,8 @@ class ObsHooks(CallHooks, StepHooks, TracerSpanHooks):
         self._name = name
         self._call_name = f"{INVOKE_WORKFLOW} {name}" if name else INVOKE_WORKFLOW
         self._tools = frozenset(tools)
+        # Bounded: applications built per request bring new action objects each time.
+        self._step_statics = BoundedCache(MAX_STEP_STATICS)
         # The overrides every integration has, resolved the shared way (``capture()``, ...).
         self._options = IntegrationOptions(
             capture_content=capture_content,

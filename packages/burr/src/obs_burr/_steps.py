@@ -59,20 +59,14 @@ class StepHooks(HookBase, PreRunStepHook, PostRunStepHook, PreStartStreamHook, P
             return
         try:
             call = _live.calls.get((app_id, partition_key))
-            name = action.name
-            attributes: dict[str, Any] = {
-                APP_ID: app_id,
-                SEQUENCE_ID: sequence_id,
-                ACTION: name,
-                WRITES: action.writes,
-            }
-            if name in self._tools or TOOL_TAG in action.tags:
-                span_name = f"{EXECUTE_TOOL} {name}"
-                attributes[OPERATION] = EXECUTE_TOOL
-                attributes[TOOL_NAME] = name
-                attributes[TOOL_TYPE] = "function"
-            else:
-                span_name = "step " + name
+            # What depends only on the action (its span name, name, writes, tool attributes)
+            # is built once per action, not per step.
+            static = self._step_statics.get(action)
+            if static is None:
+                static = self._step_static(action)
+            span_name, fixed = static
+            # The same keys in the same order as ever: app id, sequence id, then the fixed ones.
+            attributes: dict[str, Any] = {APP_ID: app_id, SEQUENCE_ID: sequence_id, **fixed}
             if partition_key is not None:
                 attributes[PARTITION_KEY] = partition_key
             capture = self._options.capture()
@@ -147,6 +141,22 @@ class StepHooks(HookBase, PreRunStepHook, PostRunStepHook, PreStartStreamHook, P
             span.end()
         except Exception as exc:
             internal_error("burr post_run_step", exc)
+
+    def _step_static(self, action: Action) -> tuple[str, dict[str, Any]]:
+        """The span name and attributes of ``action``'s steps that no step changes (cached)."""
+        name = action.name
+        # Burr's ``writes`` is a list; a span stores a tuple (the SDK converts it anyway).
+        fixed: dict[str, Any] = {ACTION: name, WRITES: tuple(action.writes)}
+        if name in self._tools or TOOL_TAG in action.tags:
+            span_name = f"{EXECUTE_TOOL} {name}"
+            fixed[OPERATION] = EXECUTE_TOOL
+            fixed[TOOL_NAME] = name
+            fixed[TOOL_TYPE] = "function"
+        else:
+            span_name = "step " + name
+        static = (span_name, fixed)
+        self._step_statics.put(action, static)
+        return static
 
     @staticmethod
     def _record_output(
