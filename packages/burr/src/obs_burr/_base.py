@@ -8,9 +8,14 @@ from typing import Any
 from opentelemetry import context as context_api
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
+from opentelemetry.context import Context
 
-from obs.instrumentation import BoundedCache, IntegrationOptions
+from obs.instrumentation import SPAN_KEY, BoundedCache, IntegrationOptions, context_var
 from obs_burr import _live
+
+#: The runtime context's variable when setting it directly is safe (else None: the API's
+#: layers). Making a span current is then one dict copy and one ``ContextVar.set``.
+CONTEXT_VAR = context_var()
 
 
 class HookBase:
@@ -35,6 +40,33 @@ def current_exception() -> BaseException | None:
     return sys.exc_info()[1]
 
 
+def attach(span: trace_api.Span) -> tuple[Context, object]:
+    """Make ``span`` current: the context it is current in, and the token to detach it."""
+    var = CONTEXT_VAR
+    if var is not None:
+        context = Context({**var.get(), SPAN_KEY: span})
+        return context, var.set(context)
+    context = trace_api.set_span_in_context(span)
+    return context, context_api.attach(context)
+
+
+def current_context() -> Context:
+    var = CONTEXT_VAR
+    return var.get() if var is not None else context_api.get_current()
+
+
+def reset(token: object) -> None:
+    """Restore the context a token replaced; a failure is logged as the API logs it."""
+    var = CONTEXT_VAR
+    if var is not None:
+        try:
+            var.reset(token)  # type: ignore[arg-type]
+            return
+        except ValueError:
+            pass  # the API tries again and logs "Failed to detach context"
+    context_api.detach(token)  # type: ignore[arg-type]
+
+
 def detach(record: _live.StepRecord) -> None:
     """Detach the record's span if it is still what the calling code has current.
 
@@ -44,5 +76,5 @@ def detach(record: _live.StepRecord) -> None:
     token = record.token
     if token is not None:
         record.token = None
-        if context_api.get_current() is record.context:
-            context_api.detach(token)  # type: ignore[arg-type]
+        if current_context() is record.context:
+            reset(token)

@@ -11,13 +11,13 @@ from burr.lifecycle.base import (
     PreRunStepHook,
     PreStartStreamHook,
 )
-from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
-from obs.instrumentation import internal_error, record_exception
+from obs.instrumentation import SPAN_KEY, internal_error, record_exception
 from obs_burr import _content, _live, _streams
-from obs_burr._base import HookBase, detach
+from obs_burr._base import CONTEXT_VAR, HookBase, attach, current_context, detach, reset
 from obs_burr._semconv import (
     ACTION,
     APP_ID,
@@ -87,11 +87,16 @@ class StepHooks(HookBase, PreRunStepHook, PostRunStepHook, PreStartStreamHook, P
                 False,
                 False,
             )
-            context = trace_api.set_span_in_context(span)
             # The step span is current while the action runs (same thread, same task: Burr
-            # calls this hook inline right before running the action).
+            # calls this hook inline right before running the action). ``attach``, inlined.
+            var = CONTEXT_VAR
+            if var is not None:
+                context = Context({**var.get(), SPAN_KEY: span})
+                token: object = var.set(context)
+            else:
+                context, token = attach(span)
             _live.steps[(app_id, partition_key, sequence_id)] = _live.StepRecord(
-                span, context, context_api.attach(context), sys.exc_info()[1], capture
+                span, context, token, sys.exc_info()[1], capture
             )
         except Exception as exc:
             internal_error("burr pre_run_step", exc)
@@ -113,10 +118,12 @@ class StepHooks(HookBase, PreRunStepHook, PostRunStepHook, PreStartStreamHook, P
             if record is None:
                 return
             token = record.token
-            if token is not None:
+            if token is not None:  # ``detach(record)``, inlined
                 record.token = None
-                if context_api.get_current() is record.context:
-                    context_api.detach(token)  # type: ignore[arg-type]
+                var = CONTEXT_VAR
+                current = var.get() if var is not None else current_context()
+                if current is record.context:
+                    reset(token)
             span = record.span
             if record.stream is not None:
                 _streams.finish(record)

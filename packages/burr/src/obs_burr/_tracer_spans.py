@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from burr.lifecycle.base import DoLogAttributeHook, PostEndSpanHook, PreStartSpanHook
-from opentelemetry import context as context_api
-from opentelemetry import trace as trace_api
 
 from obs.instrumentation import internal_error, record_exception, to_attributes
 from obs_burr import _live
-from obs_burr._base import HookBase, current_exception, detach
+from obs_burr._base import HookBase, attach, current_exception, detach
 from obs_burr._semconv import ACTION, SEQUENCE_ID
 
 if TYPE_CHECKING:
@@ -51,8 +49,7 @@ class TracerSpanHooks(HookBase, PreStartSpanHook, PostEndSpanHook, DoLogAttribut
                 record_exception=False,
                 set_status_on_exception=False,
             )
-            context = trace_api.set_span_in_context(otel_span)
-            token = context_api.attach(context)
+            context, token = attach(otel_span)
             _live.tracer_spans[(app_id, partition_key, span.uid)] = _live.StepRecord(
                 otel_span, context, token, current_exception()
             )

@@ -37,7 +37,7 @@ from obs._errors import describe, error_type, record_exception
 from obs._hosts import live_instances
 from obs._integration import Integration
 from obs._lazy import lazy_exports
-from obs._lean.context import attach_span, current_span, detach
+from obs._lean.context import SPAN_KEY, attach_span, context_var, current_span, detach
 from obs._options import IntegrationOptions, OptionsError
 from obs._patching import Patch, wrap
 from obs._propagation import Incoming, extract, header_getter, inject
@@ -109,6 +109,7 @@ def distribution_version(distribution: str) -> str:
 
 __all__ = [
     "MAX_STRING_LENGTH",
+    "SPAN_KEY",
     "BoundHistogram",
     "BoundHistograms",
     "BoundedCache",
@@ -119,6 +120,7 @@ __all__ = [
     "Patch",
     "PropagationPolicy",
     "attach_span",
+    "context_var",
     "current_span",
     "declare_identifier_keys",
     "describe",
