@@ -114,6 +114,26 @@ def test_no_attributes_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert_twins(limited, monkeypatch, limits=SpanLimits(max_span_attributes=0, max_events=0))
 
 
+def sequences_at_start(provider: Provider) -> None:
+    """A new span's attributes with sequences among plain values (the start fast path)."""
+    tracer = provider.get_tracer("sequences")
+    tracer.start_span(
+        "plain sequences",
+        attributes={"a": 1, "writes": ["n", "m"], "t": ("x",), "empty": [], "f": (1.0, 2.5)},
+    ).end()
+    tracer.start_span("bools", attributes={"b": [True, False], "n": (1, 2)}).end()
+    tracer.start_span("long item", attributes={"k": "v", "s": ("ok", "a long tuple item")}).end()
+    tracer.start_span("mixed", attributes={"k": "v", "m": [1, "x"], "after": 2}).end()
+
+
+@pytest.mark.parametrize("max_length", [None, 4])
+def test_sequences_at_start(monkeypatch: pytest.MonkeyPatch, max_length: int | None) -> None:
+    limits = SpanLimits(max_span_attribute_length=max_length)
+    spans = assert_twins(sequences_at_start, monkeypatch, limits=limits)
+    assert spans[0].attributes is not None
+    assert spans[0].attributes["writes"] == ("n", "m")
+
+
 class Opaque:
     pass
 

@@ -100,6 +100,10 @@ def set_many(
             kind = type(value)
             if kind is str:
                 plain = max_length is None or len(value) <= max_length
+            elif kind is tuple or kind is list:  # e.g. Burr's ``writes``: checked item by item
+                plain = fast_value(value, max_length)
+                if plain and kind is list:
+                    value = tuple(value)  # as the SDK stores a sequence
             else:
                 plain = kind is int or kind is float or kind is bool
             if not plain or type(key) is not str or not key:
