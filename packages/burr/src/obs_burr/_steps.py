@@ -15,7 +15,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
-from obs.instrumentation import SPAN_KEY, internal_error, record_exception
+from obs.instrumentation import SPAN_KEY, internal_error, record_exception, settings
 from obs_burr import _content, _live, _streams
 from obs_burr._base import CONTEXT_VAR, HookBase, attach, current_context, detach, reset
 from obs_burr._semconv import (
@@ -69,7 +69,10 @@ class StepHooks(HookBase, PreRunStepHook, PostRunStepHook, PreStartStreamHook, P
             attributes: dict[str, Any] = {APP_ID: app_id, SEQUENCE_ID: sequence_id, **fixed}
             if partition_key is not None:
                 attributes[PARTITION_KEY] = partition_key
-            capture = self._options.capture()
+            # ``self._options.capture()``, inlined.
+            capture = self._options.capture_content
+            if capture is None:
+                capture = settings().capture_content
             if capture:
                 value = _content.inputs_value(inputs)
                 if value is not None:
@@ -121,9 +124,14 @@ class StepHooks(HookBase, PreRunStepHook, PostRunStepHook, PreStartStreamHook, P
             if token is not None:  # ``detach(record)``, inlined
                 record.token = None
                 var = CONTEXT_VAR
-                current = var.get() if var is not None else current_context()
-                if current is record.context:
-                    reset(token)
+                if var is None:
+                    if current_context() is record.context:
+                        reset(token)
+                elif var.get() is record.context:
+                    try:
+                        var.reset(token)  # type: ignore[arg-type]
+                    except ValueError:
+                        reset(token)  # the API's way: it logs "Failed to detach context"
             span = record.span
             if record.stream is not None:
                 _streams.finish(record)
