@@ -35,13 +35,18 @@ def fast_value(value: Any, max_length: int | None) -> bool:
     if kind is tuple or kind is list:
         if not value:
             return True
+        # Loops, not ``all(<generator>)``: sequences here are short, a generator costs more.
         first = type(value[0])
         if first is str:
-            if max_length is None:
-                return all(type(v) is str for v in value)
-            return all(type(v) is str and len(v) <= max_length for v in value)
+            for item in value:
+                if type(item) is not str or (max_length is not None and len(item) > max_length):
+                    return False
+            return True
         if first in _SCALARS:
-            return all(type(v) is first for v in value)
+            for item in value:  # noqa: SIM110 - see above
+                if type(item) is not first:
+                    return False
+            return True
     return False
 
 
