@@ -71,14 +71,14 @@ _lean: TracerProvider | None = None
 
 
 def lean_provider() -> TracerProvider:
-    """obs's lean tracer provider on the plain pipeline (no scrubbing, no baggage): the
-    cheapest span there is, for "floor" rows."""
+    """obs's lean tracer provider straight onto obs's batch processor (no pipeline: no
+    baggage, no scrubbing): the cheapest span there is, for "floor" rows."""
     global _lean
     if _lean is None:
         from obs._lean import LeanTracerProvider
 
         _lean = LeanTracerProvider(shutdown_on_exit=False)
-        _lean.add_span_processor(_batch())
+        _lean.add_span_processor(_obs_batch())
     return _lean
 
 

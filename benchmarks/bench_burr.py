@@ -9,8 +9,8 @@ The bridge runs on the plain SDK pipeline, obs on its own (scrubbing included), 
 application with no hooks at all; the bridge is measured on obs's pipeline too, which
 separates what the hooks cost from what the pipeline costs, and a "floor" hook that only
 starts and ends one span per step shows what any span costs inside a running application:
-an SDK span, and obs's lean span (the cheapest span there is, so the real floor under
-obs-burr), each on the plain batch pipeline. Sync (``run``) and async (``arun``) are separate
+an SDK span on the plain batch pipeline, and obs's lean span on obs's batch processor (the
+cheapest span there is, so the real floor under obs-burr). Sync (``run``) and async (``arun``) are separate
 groups. Each row's note gives its overhead paired per round (minus the bare
 application of the same round) against a bare SDK span measured in that same round.
 """
@@ -42,7 +42,7 @@ OBS = "obs ObsHooks"
 BRIDGE = "burr OpenTelemetryBridge"
 BRIDGE_ON_OBS = "burr OpenTelemetryBridge, obs pipeline"
 FLOOR = "floor: 1 bare span per step, plain"
-LEAN_FLOOR = "floor: 1 lean span per step, plain"
+LEAN_FLOOR = "floor: 1 lean span per step, obs batch"
 
 
 def _floor_hooks() -> Any:
