@@ -46,6 +46,7 @@ from obs._lean import context as lean_context
 from obs._lean.span import LeanSpan
 
 _RANDOM = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))
+_SAMPLED = int(TraceFlags.SAMPLED)
 #: TraceFlags objects by (sampled, random trace id): made once, shared by every span.
 _FLAGS = {
     (sampled, random): TraceFlags(
@@ -230,7 +231,19 @@ class LeanTracer(SDKTracer):
         if disabled:
             disabled_parent: Any = parent  # the SDK passes None through here too
             return NonRecordingSpan(context=disabled_parent)
-        if parent is None or not parent.is_valid:
+        parent_flags: Any = 0
+        parent_state: Any = DEFAULT_TRACE_STATE
+        if parent is None:
+            valid = False
+        elif _DIRECT_CONTEXT and type(parent) is SpanContext:
+            # The 6-tuple its properties read item by item (a call each): read it at once.
+            trace_id, _, _, parent_flags, parent_state, valid = parent
+        else:
+            valid = parent.is_valid
+            if valid:
+                trace_id = parent.trace_id
+                parent_flags, parent_state = parent.trace_flags, parent.trace_state
+        if not valid:
             parent = None
             if self._obs_inline_ids:  # RandomIdGenerator.generate_trace_id, inline
                 trace_id = _random.getrandbits(128)
@@ -240,16 +253,15 @@ class LeanTracer(SDKTracer):
                 trace_id = self.id_generator.generate_trace_id()
             random = self._obs_random_root
         else:
-            trace_id = parent.trace_id
-            random = bool(parent.trace_flags & _RANDOM)
+            random = bool(parent_flags & _RANDOM)
 
         sampling = self._obs_sampling
         if sampling is not None:
             if parent is None:
                 sampled, state = True, DEFAULT_TRACE_STATE
             else:
-                sampled = sampling == "always_on" or parent.trace_flags.sampled
-                state = parent.trace_state
+                sampled = sampling == "always_on" or bool(parent_flags & _SAMPLED)
+                state = parent_state
             recording = sampled
             span_attributes = attributes if sampled else None
         else:
