@@ -40,8 +40,10 @@ from opentelemetry.util.types import AttributeValue
 
 from obs import _settings
 from obs._diagnostics import logger, once
+from obs._lean.context import baggage_entries, current_span
 from obs._settings import PropagationPolicy, parse_policy
 from obs._traceparent import context_with_parent, w3c_only
+from obs._traceparent import header as traceparent_header
 from obs._traceparent import parse as parse_traceparent
 
 _NO_ATTRIBUTES: Mapping[str, AttributeValue] = MappingProxyType({})
@@ -135,14 +137,20 @@ def _decided_here(extracted: Context, remote: SpanContext) -> Context:
     return trace_api.set_span_in_context(NonRecordingSpan(sampled), extracted)
 
 
+#: Getters that read a plain dict by exact key, as ``dict.get`` does (str values).
+_DICT_GETTERS: tuple[Getter[Any], ...] = (default_getter, header_getter)
+
+
 def _canonical(carrier: Any, getter: Getter[Any], current: Context) -> Context | None:
-    """The usual request, read without the propagator stack: a dict carrier holding only a
-    canonical ``traceparent`` while the global propagator is the W3C one. None otherwise (the
-    propagator then reads it, with every rule for odd headers)."""
+    """The usual request or message, read without the propagator stack: a dict carrier holding
+    a canonical ``traceparent`` and neither ``tracestate`` nor ``baggage``, while the global
+    propagator is the W3C one (other keys, such as a message's content type, are not read by
+    it). None otherwise: the propagator then reads it, with every rule for odd headers."""
     if (
-        getter is not default_getter
-        or type(carrier) is not dict
-        or len(carrier) != 1
+        type(carrier) is not dict
+        or getter not in _DICT_GETTERS
+        or "tracestate" in carrier
+        or "baggage" in carrier
         or not w3c_only()
     ):
         return None
@@ -170,7 +178,7 @@ def extract(
             extracted = propagate.extract(carrier, context=current, getter=getter)
         except Exception:
             extracted = current
-    remote = trace_api.get_current_span(extracted).get_span_context()
+    remote = current_span(extracted).get_span_context()
     if remote.is_valid and remote.is_remote:
         if chosen is PropagationPolicy.LINK:
             return Incoming(current, (Link(remote, _LINK_ATTRIBUTES),), remote)
@@ -241,6 +249,17 @@ def inject(
 ) -> None:
     """Write the current (or given) trace context and baggage into ``carrier``. Never raises."""
     try:
+        if type(carrier) is dict and setter is default_setter and w3c_only():
+            # The usual outgoing call: a span context and nothing else to send. Written here
+            # as the W3C propagator writes it, without its layers; anything more goes through it.
+            span_context = current_span(context).get_span_context()
+            if (
+                span_context.is_valid
+                and not span_context.trace_state
+                and not baggage_entries(context)
+            ):
+                carrier["traceparent"] = traceparent_header(span_context)  # type: ignore[index]
+                return
         propagate.inject(carrier, context=context, setter=setter)
     except Exception:
         if once("propagation:inject"):

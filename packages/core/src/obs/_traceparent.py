@@ -51,9 +51,24 @@ def context_with_parent(parent: SpanContext, context: Context | None = None) -> 
     return trace_api.set_span_in_context(NonRecordingSpan(parent), context or Context())
 
 
+#: (the global propagator last looked at, whether it is the W3C one): it is set once at
+#: start-up in practice, and this is asked for every request and message.
+_seen: tuple[object, bool] = (None, False)
+
+
 def w3c_only() -> bool:
     """Whether the global propagator is the W3C trace context one (with baggage or alone)."""
+    global _seen
     textmap = propagate.get_global_textmap()
+    seen = _seen
+    if seen[0] is textmap:
+        return seen[1]
+    answer = _is_w3c(textmap)
+    _seen = (textmap, answer)
+    return answer
+
+
+def _is_w3c(textmap: object) -> bool:
     if isinstance(textmap, TraceContextTextMapPropagator):
         return True
     if type(textmap) is not CompositePropagator:
@@ -65,4 +80,13 @@ def w3c_only() -> bool:
     return kinds in (
         [TraceContextTextMapPropagator, W3CBaggagePropagator],
         [TraceContextTextMapPropagator],
+    )
+
+
+def header(span_context: SpanContext) -> str:
+    """The ``traceparent`` the W3C propagator writes for a valid span context."""
+    return "00-%032x-%016x-%02x" % (  # noqa: UP031 - one format call, the cheapest here
+        span_context.trace_id,
+        span_context.span_id,
+        span_context.trace_flags,
     )

@@ -19,7 +19,9 @@ calls. From here it gets:
   span made current and the context restored, without the API's layers of calls (through
   the API when the runtime context is not the default one);
 - its tracer and meter, context extraction and injection through the propagation policy, safe
-  attribute conversion, exception recording, so every integration records things alike.
+  attribute conversion, exception recording, so every integration records things alike;
+- context handling without the API's layers (``context_with_span``, ``attach_context`` /
+  ``detach_context``, ``baggage_entries``), for hooks that run per request or message.
 
 The README's "Writing an integration" walks through a new one.
 """
@@ -37,7 +39,17 @@ from obs._errors import describe, error_type, record_exception
 from obs._hosts import live_instances
 from obs._integration import Integration
 from obs._lazy import lazy_exports
-from obs._lean.context import SPAN_KEY, attach_span, context_var, current_span, detach
+from obs._lean.context import (
+    SPAN_KEY,
+    attach_span,
+    baggage_entries,
+    context_var,
+    current_span,
+    detach,
+)
+from obs._lean.context import attach as attach_context
+from obs._lean.context import detach as detach_context
+from obs._lean.context import with_span as context_with_span
 from obs._options import IntegrationOptions, OptionsError
 from obs._patching import Patch, wrap
 from obs._propagation import Incoming, extract, header_getter, inject
@@ -119,12 +131,16 @@ __all__ = [
     "OptionsError",
     "Patch",
     "PropagationPolicy",
+    "attach_context",
     "attach_span",
+    "baggage_entries",
     "context_var",
+    "context_with_span",
     "current_span",
     "declare_identifier_keys",
     "describe",
     "detach",
+    "detach_context",
     "distribution_version",
     "error_type",
     "extract",

@@ -16,6 +16,8 @@ from typing import Any
 from opentelemetry import baggage as baggage_api
 from opentelemetry.context import Context
 
+from obs.instrumentation import baggage_entries
+
 try:  # FastStream's OpenTelemetry module needs the semantic-conventions package
     from faststream.opentelemetry import Baggage as _FastStreamBaggage
 except ImportError:  # pragma: no cover - compatibility object unavailable, nothing to offer
@@ -56,11 +58,35 @@ else:  # pragma: no cover
     TrackedBaggage = None  # type: ignore[assignment,misc]
 
 
+def _fields_match() -> bool:
+    """Whether FastStream's ``Baggage`` keeps exactly the fields ``from_context`` sets."""
+    if TrackedBaggage is None:
+        return False
+    made = TrackedBaggage({"k": "v"})
+    return (
+        set(getattr(_FastStreamBaggage, "__slots__", ())) == {"_baggage", "_batch_baggage"}
+        and made._baggage == {"k": "v"}
+        and made._batch_baggage == []
+    )
+
+
+#: Build the object directly (this runs per message), or through its __init__ if FastStream
+#: changed what it holds.
+_DIRECT = _fields_match()
+_new = object.__new__
+
+
 def from_context(ctx: Context) -> Any:
     """A ``CurrentBaggage`` object holding the baggage of ``ctx`` (None if unavailable)."""
     if TrackedBaggage is None:
         return None
-    return TrackedBaggage(dict(baggage_api.get_all(ctx)))
+    if not _DIRECT:  # pragma: no cover - a FastStream release that changed Baggage
+        return TrackedBaggage(dict(baggage_entries(ctx)))
+    bag = _new(TrackedBaggage)
+    bag._baggage = dict(baggage_entries(ctx))
+    bag._batch_baggage = []
+    bag.changed = False
+    return bag
 
 
 def outgoing(bag: object, ctx: Context) -> Context:

@@ -33,12 +33,15 @@ from faststream.exceptions import IgnoredException
 from faststream.message import SourceType, StreamMessage
 from faststream.response import PublishCommand
 from opentelemetry import context as context_api
-from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Tracer
 
 from obs.instrumentation import (
+    BoundedCache,
     PropagationPolicy,
+    attach_context,
+    context_with_span,
+    detach_context,
     error_type,
     extract,
     header_getter,
@@ -53,14 +56,61 @@ from obs_faststream._adapter import Attributes, BrokerAdapter, body_size
 from obs_faststream._metrics import MessagingMetrics
 from obs_faststream._settlement import _Settlement, _settles_remotely
 
+_PRODUCER = SpanKind.PRODUCER
+_CONSUMER = SpanKind.CONSUMER
+_perf = time.perf_counter
+#: Destinations remembered per middleware (span name and attribute sets of each); RPC reply
+#: queues can make destinations without end, so the cache forgets its oldest ones.
+_DESTINATIONS = 1024
+
 #: Policies under which a batch sent by one producer joins that producer's trace.
 _JOINING = (PropagationPolicy.TRUST, PropagationPolicy.STRICT)
+
+
+class _Target:
+    """What every span and metric point of one destination shares, built once (per cache)."""
+
+    __slots__ = ("attributes", "destination", "metric_attributes", "name", "system")
+
+    def __init__(
+        self,
+        name: str,
+        system: str,
+        destination: str,
+        attributes: Attributes,
+        metric_attributes: Attributes,
+    ) -> None:
+        self.name = name
+        self.system = system
+        #: ``messaging.destination.name`` of the metrics (the template when there is one).
+        self.destination = destination
+        #: The span's attributes that do not vary per message (copied, never modified).
+        self.attributes = attributes
+        #: The metric points' attributes when the operation did not fail.
+        self.metric_attributes = metric_attributes
+
+
+def _overrides(adapter: BrokerAdapter, method: str) -> bool:
+    """Whether ``adapter`` has its own ``method`` (the base class's do nothing: not called)."""
+    return getattr(type(adapter), method) is not getattr(BrokerAdapter, method)
 
 
 class _Shared:
     """What every per-message object of one middleware needs, behind a single attribute."""
 
-    __slots__ = ("adapter", "count_messages", "metrics", "policy", "system", "tracer")
+    __slots__ = (
+        "adapter",
+        "consume_attributes",
+        "count_messages",
+        "headers",
+        "metrics",
+        "policy",
+        "process_targets",
+        "publish_attributes",
+        "send_targets",
+        "system",
+        "tracer",
+    )
 
     def __init__(
         self,
@@ -77,6 +127,67 @@ class _Shared:
         self.tracer = tracer
         self.metrics = metrics
         self.count_messages = counters
+        # The adapter's per-message hooks, None where they are the base class's no-ops.
+        self.publish_attributes = (
+            adapter.publish_attributes if _overrides(adapter, "publish_attributes") else None
+        )
+        self.consume_attributes = (
+            adapter.consume_attributes if _overrides(adapter, "consume_attributes") else None
+        )
+        self.headers = adapter.carries_headers if _overrides(adapter, "carries_headers") else None
+        self.send_targets: BoundedCache[str, _Target] = BoundedCache(_DESTINATIONS)
+        self.process_targets: BoundedCache[tuple[str, str | None], _Target] = BoundedCache(
+            _DESTINATIONS
+        )
+
+    def send_target(self, destination: str) -> _Target:
+        target = self.send_targets.get(destination)
+        if target is None:
+            system = self.system
+            attributes: Attributes = {
+                sc.SYSTEM: system,
+                sc.DESTINATION: destination,
+                sc.OPERATION_TYPE: sc.SEND,
+                sc.OPERATION_NAME: sc.SEND,
+            }
+            target = _Target(
+                f"send {destination}" if destination else "send",
+                system,
+                destination,
+                attributes,
+                {
+                    sc.SYSTEM: system,
+                    sc.DESTINATION: destination,
+                    sc.OPERATION_NAME: sc.SEND,
+                    sc.OPERATION_TYPE: sc.SEND,
+                },
+            )
+            self.send_targets.put(destination, target)
+        return target
+
+    def process_target(self, destination: str, template: str | None) -> _Target:
+        key = (destination, template)
+        target = self.process_targets.get(key)
+        if target is None:
+            system = self.system
+            attributes: Attributes = {
+                sc.SYSTEM: system,
+                sc.DESTINATION: destination,
+                sc.OPERATION_TYPE: sc.PROCESS,
+                sc.OPERATION_NAME: sc.PROCESS,
+            }
+            if template:
+                attributes[sc.DESTINATION_TEMPLATE] = template
+            named = template or destination
+            target = _Target(
+                f"process {named}" if named else "process",
+                system,
+                named,
+                attributes,
+                {sc.SYSTEM: system, sc.DESTINATION: named, sc.OPERATION_NAME: sc.PROCESS},
+            )
+            self.process_targets.put(key, target)
+        return target
 
 
 class MessageTelemetry(BaseMiddleware[Any, Any]):
@@ -86,7 +197,6 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         "_baggage",
         "_count",
         "_ctx",
-        "_destination",
         "_error",
         "_message",
         "_originals",
@@ -94,6 +204,7 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         "_shared",
         "_span",
         "_start",
+        "_target",
     )
 
     def __init__(self, msg: Any | None, context: ContextRepo, shared: _Shared) -> None:
@@ -135,7 +246,7 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         finally:
             repo.reset_local("baggage", baggage_token)
             repo.reset_local("span", span_token)
-            context_api.detach(token)
+            detach_context(token)
 
     def _begin_process(self, msg: StreamMessage[Any]) -> Token[Context] | None:
         shared = self._shared
@@ -143,25 +254,19 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         destination = adapter.consume_destination(msg)
         if destination is None:
             return None
-        template = adapter.consume_template(msg)
-        attributes: Attributes = {
-            sc.SYSTEM: shared.system,
-            sc.DESTINATION: destination,
-            sc.OPERATION_TYPE: sc.PROCESS,
-            sc.OPERATION_NAME: sc.PROCESS,
-        }
-        if template:
-            attributes[sc.DESTINATION_TEMPLATE] = template
+        target = shared.process_target(destination, adapter.consume_template(msg))
+        attributes = target.attributes.copy()
+        links: tuple[Link, ...] | None
         count = adapter.batch_size(msg)
         if count is None:
             count = 1
             incoming = extract(msg.headers, header_getter, shared.policy)
             parent = incoming.context
             if incoming.links:
-                links: list[Link] | None = list(incoming.links)
+                links = incoming.links
             elif incoming.remote is not None:
                 # Trusted parent: the conventions still want the creation context as a link.
-                links = [Link(incoming.remote)]
+                links = (Link(incoming.remote),)
             else:
                 links = None
             if incoming.attributes:
@@ -176,31 +281,29 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         size = body_size(msg.body)
         if size is not None:
             attributes[sc.BODY_SIZE] = size
-        adapter.consume_attributes(msg, attributes)
-        target = template or destination
-        span = shared.tracer.start_span(
-            f"process {target}" if target else "process",
-            parent,
-            SpanKind.CONSUMER,
-            attributes,
-            links,
+        if shared.consume_attributes is not None:
+            shared.consume_attributes(msg, attributes)
+        tracer = shared.tracer
+        # Past obs's swappable tracer proxy to the tracer behind it: one call less per span.
+        span = getattr(tracer, "_real", tracer).start_span(
+            target.name, parent, _CONSUMER, attributes, links
         )
-        ctx = trace_api.set_span_in_context(span, parent)
+        ctx = context_with_span(span, parent)
         self._span = span
         self._ctx = ctx
         self._message = msg
-        self._destination = target
+        self._target = target
         self._count = count
         self._error: BaseException | None = None
         self._originals: tuple[Any, Any, Any] | None = None
         self._settling = False
         self._baggage = _baggage.from_context(ctx)
-        self._start = time.perf_counter()
-        return context_api.attach(ctx)
+        self._start = _perf()
+        return attach_context(ctx)
 
     def _batch_context(
         self, msg: StreamMessage[Any], attributes: Attributes
-    ) -> tuple[Context, list[Link] | None]:
+    ) -> tuple[Context, tuple[Link, ...] | None]:
         """Parent and links of a batch: a link to every distinct producer context.
 
         The conventions keep a batch out of its messages' traces (they may be many); when the
@@ -215,7 +318,7 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
             remote = incoming.remote
             if remote is not None:
                 remotes.setdefault((remote.trace_id, remote.span_id), (remote, incoming.context))
-        links = [Link(remote) for remote, _ in remotes.values()] or None
+        links = tuple(Link(remote) for remote, _ in remotes.values()) or None
         policy = self._shared.policy or settings().propagation
         if len(remotes) == 1 and policy in _JOINING:
             return next(iter(remotes.values()))[1], links
@@ -282,9 +385,8 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
             shared = self._shared
             error = self._error
             shared.metrics.record_process(
-                shared.system,
-                self._destination,
-                time.perf_counter() - self._start,
+                self._target,
+                _perf() - self._start,
                 self._count if shared.count_messages else 0,
                 None if error is None else error_type(error),
             )
@@ -296,11 +398,11 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         self, call_next: Callable[[PublishCommand], Awaitable[Any]], cmd: PublishCommand
     ) -> Any:
         try:
-            span, token, destination, count = self._begin_send(cmd, call_next)
+            span, token, target, count = self._begin_send(cmd, call_next)
         except Exception as exc:
             internal_error("obs_faststream publish", exc)
             return await call_next(cmd)
-        start = time.perf_counter()
+        start = _perf()
         error: str | None = None
         try:
             return await call_next(cmd)
@@ -309,31 +411,22 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
             record_exception(span, exc)
             raise
         finally:
-            context_api.detach(token)
+            detach_context(token)
             span.end()
             shared = self._shared
             try:
                 shared.metrics.record_send(
-                    shared.system,
-                    destination,
-                    time.perf_counter() - start,
-                    count if shared.count_messages else 0,
-                    error,
+                    target, _perf() - start, count if shared.count_messages else 0, error
                 )
             except Exception as exc:
                 internal_error("obs_faststream publish metrics", exc)
 
     def _begin_send(
         self, cmd: PublishCommand, call_next: object
-    ) -> tuple[Span, Token[Context], str, int]:
+    ) -> tuple[Span, Token[Context], _Target, int]:
         shared = self._shared
-        destination = shared.adapter.publish_destination(cmd)
-        attributes: Attributes = {
-            sc.SYSTEM: shared.system,
-            sc.DESTINATION: destination,
-            sc.OPERATION_TYPE: sc.SEND,
-            sc.OPERATION_NAME: sc.SEND,
-        }
+        target = shared.send_target(shared.adapter.publish_destination(cmd))
+        attributes = target.attributes.copy()
         if cmd.correlation_id:
             attributes[sc.CONVERSATION_ID] = cmd.correlation_id
         count = len(cmd.batch_bodies)
@@ -343,26 +436,25 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
             size = body_size(cmd.body)
             if size is not None:
                 attributes[sc.BODY_SIZE] = size
-        shared.adapter.publish_attributes(cmd, attributes)
+        if shared.publish_attributes is not None:
+            shared.publish_attributes(cmd, attributes)
         # A reply or ``@publisher`` output of the message this object handles is a child of
         # its process span (it is published after the handler returned, outside the span's
-        # active context); any other publish is a child of whatever is current.
-        parent = self._ctx if self._ctx is not None else context_api.get_current()
-        span = shared.tracer.start_span(
-            f"send {destination}" if destination else "send",
-            parent,
-            SpanKind.PRODUCER,
-            attributes,
+        # active context); any other publish is a child of whatever is current (None).
+        parent = self._ctx
+        tracer = shared.tracer
+        span = getattr(tracer, "_real", tracer).start_span(
+            target.name, parent, _PRODUCER, attributes
         )
-        ctx = trace_api.set_span_in_context(span, parent)
-        bag = self._baggage if self._ctx is not None else self.context.get_local("baggage")
+        ctx = context_with_span(span, parent)
+        bag = self._baggage if parent is not None else self.context.get_local("baggage")
         if bag is not None:
             ctx = _baggage.outgoing(bag, ctx)
-        carrier: dict[str, str] = {}
-        if shared.adapter.carries_headers(call_next):
+        if shared.headers is None or shared.headers(call_next):
+            carrier: dict[str, str] = {}
             inject(carrier, context=ctx)
-        if carrier:
-            # A new dict: the caller's headers object (possibly shared by several publishes)
-            # is not modified.
-            cmd.headers = {**cmd.headers, **carrier}
-        return span, context_api.attach(ctx), destination, count
+            if carrier:
+                # A new dict: the caller's headers object (possibly shared by several
+                # publishes) is not modified.
+                cmd.headers = {**cmd.headers, **carrier}
+        return span, attach_context(ctx), target, count

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
@@ -20,6 +20,19 @@ from obs_faststream import _semconv as sc
 
 #: (system, destination, operation name, error type or None)
 Key = tuple[str, str, str, "str | None"]
+
+
+class _MetricTarget(Protocol):
+    """What a metric point needs of a destination (``_message._Target``)."""
+
+    @property
+    def system(self) -> str: ...
+
+    @property
+    def destination(self) -> str: ...
+
+    @property
+    def metric_attributes(self) -> dict[str, Any]: ...
 
 
 class _Totals:
@@ -80,34 +93,28 @@ class MessagingMetrics:
             description="Number of messages that were delivered to the application.",
         )
 
+    # Histograms: one point per operation with the destination's fixed attribute set (an
+    # error adds ``error.type``). A cheaper record for fixed attribute sets ("bound"
+    # histograms, obs.instrumentation) would go here, one per target and outcome.
     def record_send(
-        self, system: str, destination: str, seconds: float, count: int, error: str | None
+        self, target: _MetricTarget, seconds: float, count: int, error: str | None
     ) -> None:
-        attributes: dict[str, Any] = {
-            sc.SYSTEM: system,
-            sc.DESTINATION: destination,
-            sc.OPERATION_NAME: sc.SEND,
-            sc.OPERATION_TYPE: sc.SEND,
-        }
+        attributes = target.metric_attributes
         if error is not None:
-            attributes[sc.ERROR_TYPE] = error
+            attributes = {**attributes, sc.ERROR_TYPE: error}
         self.operation_duration.record(seconds, attributes)
         if count:  # 0 when the user switched message counters off
-            self.sent.add((system, destination, sc.SEND, error), count)
+            self.sent.add((target.system, target.destination, sc.SEND, error), count)
 
     def record_process(
-        self, system: str, destination: str, seconds: float, count: int, error: str | None
+        self, target: _MetricTarget, seconds: float, count: int, error: str | None
     ) -> None:
-        attributes: dict[str, Any] = {
-            sc.SYSTEM: system,
-            sc.DESTINATION: destination,
-            sc.OPERATION_NAME: sc.PROCESS,
-        }
+        attributes = target.metric_attributes
         if error is not None:
-            attributes[sc.ERROR_TYPE] = error
+            attributes = {**attributes, sc.ERROR_TYPE: error}
         self.process_duration.record(seconds, attributes)
         if count:
-            self.consumed.add((system, destination, sc.PROCESS, error), count)
+            self.consumed.add((target.system, target.destination, sc.PROCESS, error), count)
 
 
 # One set of instruments per meter: several brokers (or middlewares) on the same meter must

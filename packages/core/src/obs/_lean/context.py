@@ -60,6 +60,23 @@ def attach_span(span: trace_api.Span) -> Token[Context]:
     return context_api.attach(trace_api.set_span_in_context(span))
 
 
+def with_span(span: trace_api.Span, context: Context | None = None) -> Context:
+    """``trace.set_span_in_context(span, context)``: a copy of ``context`` (or of the current
+    one) with ``span`` as its current span."""
+    if FAST:
+        var: Any = _VAR
+        return Context({**(var.get() if context is None else context), SPAN_KEY: span})
+    return trace_api.set_span_in_context(span, context)
+
+
+def attach(context: Context) -> Token[Context]:
+    """``context.attach(context)``; returns the token for ``detach``."""
+    if FAST:
+        var: Any = _VAR
+        return var.set(context)  # type: ignore[no-any-return]
+    return context_api.attach(context)
+
+
 def detach(token: Token[Context]) -> None:
     """Restore the context ``attach_span`` replaced (errors logged as the API does)."""
     if FAST:
