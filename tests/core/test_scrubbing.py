@@ -147,6 +147,39 @@ def test_secrets_in_sequences_and_links(obs_capture):
     assert "s3ss10n-c00kie-value" not in text
 
 
+def test_links_without_secrets_keep_the_clean_path_and_a_secret_in_a_link_is_scrubbed() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import Link, SpanContext, TraceFlags
+
+    from obs._scrubbing import Scrubber
+
+    tracer = TracerProvider().get_tracer("t")
+    linked = SpanContext(1, 2, is_remote=True, trace_flags=TraceFlags(1))
+    scrubber = Scrubber()
+
+    def walked(*args: object) -> None:
+        raise AssertionError("a clean span was walked attribute by attribute")
+
+    scrubber.scrub_attributes = walked  # type: ignore[method-assign]
+    for links in ([Link(linked)], [Link(linked, {"obs.link.reason": "incoming"})]):
+        span = tracer.start_span("process orders", attributes={"n": 1}, links=links)
+        span.end()
+        assert scrubber.scrub_span(span) is span  # the clean path: no walk, no copy
+    del scrubber.scrub_attributes
+    span = tracer.start_span(
+        "process orders",
+        attributes={"n": 1},
+        links=[Link(linked), Link(linked, {"cookie": "s3ss10n-c00kie-value"})],
+    )
+    span.end()
+    scrubbed = scrubber.scrub_span(span)
+    assert scrubbed is not span
+    assert "s3ss10n-c00kie-value" not in str(
+        [dict(link.attributes or {}) for link in scrubbed.links]
+    )
+    assert scrubbed.attributes["obs.scrubbed"]
+
+
 def test_integrations_declare_identifier_keys(obs_capture):
     from obs.instrumentation import declare_identifier_keys
 

@@ -346,6 +346,15 @@ class Scrubber:
                 return False
         return True
 
+    def _links_clean(self, links: Sequence[Link]) -> bool:
+        """Links are ids and attributes: clean when their attributes are (a consumer's link
+        to the message's creation context usually has none)."""
+        for link in links:
+            attributes = link.attributes
+            if attributes and not self._attributes_clean(getattr(attributes, "_dict", attributes)):
+                return False
+        return True
+
     def scrub_span(self, span: ReadableSpan) -> ReadableSpan:
         """The span itself when it is clean, else a scrubbed copy carrying ``obs.scrubbed``."""
         # The SDK's public accessors copy (events, links) or wrap (attributes) on every call;
@@ -369,7 +378,7 @@ class Scrubber:
             description, name = span.status.description, span.name
         if (
             not raw_events
-            and not raw_links
+            and (not raw_links or self._links_clean(raw_links))
             and not description
             and type(name) is str
             and (name in self._clean or not self._may_hold_secret(name))
