@@ -24,7 +24,10 @@ from opentelemetry import trace as trace_api
 from opentelemetry.context import (
     _SUPPRESS_HTTP_INSTRUMENTATION_KEY,
     _SUPPRESS_INSTRUMENTATION_KEY,
+    Context,
 )
+
+from obs._lean.context import SPAN_KEY, context_var
 
 _CLIENT = trace_api.SpanKind.CLIENT
 
@@ -37,6 +40,17 @@ def suppress_http_client_spans() -> Iterator[None]:
         yield
     finally:
         context_api.detach(token)
+
+
+def client_call_context(span: trace_api.Span) -> Context:
+    """The current context with ``span`` current and HTTP client spans suppressed: what an
+    integration attaches around a client call it records itself (one context, not two)."""
+    var = context_var()
+    if var is not None:
+        return Context({**var.get(), SPAN_KEY: span, _SUPPRESS_HTTP_INSTRUMENTATION_KEY: True})
+    return context_api.set_value(
+        _SUPPRESS_HTTP_INSTRUMENTATION_KEY, True, trace_api.set_span_in_context(span)
+    )
 
 
 def http_client_spans_suppressed() -> bool:

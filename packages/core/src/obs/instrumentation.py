@@ -57,7 +57,11 @@ from obs._registry import get as find_integration
 from obs._scrubbing import REPLACEMENT, declare_identifier_keys
 from obs._settings import PropagationPolicy, parse_policy
 from obs._settings import current as settings
-from obs._suppression import http_client_spans_suppressed, suppress_http_client_spans
+from obs._suppression import (
+    client_call_context,
+    http_client_spans_suppressed,
+    suppress_http_client_spans,
+)
 
 
 def get_tracer(
@@ -134,6 +138,7 @@ __all__ = [
     "attach_context",
     "attach_span",
     "baggage_entries",
+    "client_call_context",
     "context_var",
     "context_with_span",
     "current_span",

@@ -17,6 +17,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.util.types import AttributeValue
 
 from obs.instrumentation import (
+    BoundedCache,
     IntegrationOptions,
     distribution_version,
     error_type,
@@ -26,7 +27,7 @@ from obs.instrumentation import (
 from obs_openai import _messages
 from obs_openai import _semconv as sc
 from obs_openai._messages import StreamedChoice, get
-from obs_openai._metrics import USAGE_FIELDS, GenAIMetrics, cache_write_tokens
+from obs_openai._metrics import GenAIMetrics, MetricSet, Tokens, read_tokens
 
 _perf = time.perf_counter
 
@@ -105,6 +106,34 @@ def responses_finish_reason(response: object) -> str | None:
     return status if isinstance(status, str) else None
 
 
+class CallShape:
+    """What every call to one endpoint and model through one client shares, built once: the
+    span name, the span's fixed attributes and the metric attribute sets (by response model
+    and error type, a handful per shape)."""
+
+    __slots__ = ("attributes", "metric_sets", "name", "url")
+
+    def __init__(self, url: object, name: str, attributes: dict[str, AttributeValue]) -> None:
+        self.url = url
+        self.name = name
+        #: The span's fixed attributes (copied per call, never modified).
+        self.attributes = attributes
+        self.metric_sets: BoundedCache[tuple[object, str | None], MetricSet] = BoundedCache(64)
+
+    def metric_set(self, response_model: object, error: str | None) -> MetricSet:
+        key = (response_model if type(response_model) is str else None, error)
+        found = self.metric_sets.get(key)
+        if found is None:
+            attributes = dict(self.attributes)
+            if key[0] is not None:
+                attributes[sc.RESPONSE_MODEL] = key[0]
+            if error is not None:
+                attributes[sc.ERROR_TYPE] = error
+            found = MetricSet(attributes)
+            self.metric_sets.put(key, found)
+        return found
+
+
 class ModelCall:
     __slots__ = (
         "capture",
@@ -115,13 +144,14 @@ class ModelCall:
         "final",
         "finish",
         "first_chunk",
-        "metric_attributes",
         "response_extra",
         "response_id",
         "response_model",
+        "shape",
         "span",
         "started",
         "telemetry",
+        "tokens",
         "usage",
     )
 
@@ -130,14 +160,14 @@ class ModelCall:
         telemetry: Telemetry,
         endpoint: str,
         span: trace_api.Span,
-        metric_attributes: dict[str, AttributeValue],
+        shape: CallShape,
         capture: bool,
         started: float,
     ) -> None:
         self.telemetry = telemetry
         self.endpoint = endpoint
         self.span = span
-        self.metric_attributes = metric_attributes
+        self.shape = shape
         self.capture = capture
         self.started = started
         self.ended = False
@@ -148,7 +178,8 @@ class ModelCall:
         self.response_model: Any = None
         self.response_extra: dict[str, AttributeValue] | None = None
         self.finish: dict[int, str] | None = None
-        self.usage: Any = None
+        self.usage: Any = None  # a stream's usage chunk, read when the stream ends
+        self.tokens: Tokens | None = None
         self.choices: dict[int, StreamedChoice] | None = None
         self.final: Any = None  # the Responses API's closing event carries the whole response
 
@@ -175,8 +206,8 @@ class ModelCall:
             out[sc.RESPONSE_MODEL] = model
             self.response_model = model
         if endpoint == sc.EMBEDDINGS:
-            self.usage = get(response, "usage")
-            _usage_attributes(self.usage, endpoint, out)
+            self.tokens = read_tokens(get(response, "usage"), endpoint)
+            _usage_attributes(self.tokens, out)
             return
         tier = get(response, "service_tier")
         if isinstance(tier, str):
@@ -185,8 +216,8 @@ class ModelCall:
             reason = responses_finish_reason(response)
             if reason:
                 out[sc.FINISH_REASONS] = (reason,)
-            self.usage = get(response, "usage")
-            _usage_attributes(self.usage, endpoint, out)
+            self.tokens = read_tokens(get(response, "usage"), endpoint)
+            _usage_attributes(self.tokens, out)
             if self.capture:
                 out[sc.OUTPUT_MESSAGES] = _messages.encode(
                     _messages.responses_output(response, reason)
@@ -198,11 +229,12 @@ class ModelCall:
         if isinstance(fingerprint, str):
             out[sc.SYSTEM_FINGERPRINT] = fingerprint
         choices = get(response, "choices") or ()
-        reasons = tuple(str(get(c, "finish_reason")) for c in choices if get(c, "finish_reason"))
+        found = [get(c, "finish_reason") for c in choices]
+        reasons = tuple(str(r) for r in found if r)
         if reasons:
             out[sc.FINISH_REASONS] = reasons
-        self.usage = get(response, "usage")
-        _usage_attributes(self.usage, endpoint, out)
+        self.tokens = read_tokens(get(response, "usage"), endpoint)
+        _usage_attributes(self.tokens, out)
         if self.capture:
             build = _messages.chat_output if endpoint == sc.CHAT else _messages.completion_output
             out[sc.OUTPUT_MESSAGES] = _messages.encode(build(choices))
@@ -299,7 +331,8 @@ class ModelCall:
             out[sc.FINISH_REASONS] = tuple(self.finish[i] for i in sorted(self.finish))
         if self.response_extra:
             out.update(self.response_extra)
-        _usage_attributes(self.usage, self.endpoint, out)
+        self.tokens = read_tokens(self.usage, self.endpoint)
+        _usage_attributes(self.tokens, out)
         if self.capture and self.choices:
             messages = [self.choices[i].message() for i in sorted(self.choices)]
             out[sc.OUTPUT_MESSAGES] = _messages.encode(messages)
@@ -339,20 +372,13 @@ class ModelCall:
             internal_error("openai span end", exc)
 
     def _metrics(self) -> None:
-        attributes = self.metric_attributes
-        if self.response_model is not None or self.error is not None:
-            attributes = dict(attributes)
-            if isinstance(self.response_model, str):
-                attributes[sc.RESPONSE_MODEL] = self.response_model
-            if self.error is not None:
-                attributes[sc.ERROR_TYPE] = self.error
         first_chunk = self.first_chunk
         self.telemetry.metrics.record(
             self.endpoint,
-            attributes,
+            self.shape.metric_set(self.response_model, self.error),
             _perf() - self.started,
             None if first_chunk is None else first_chunk - self.started,
-            self.usage,
+            self.tokens,
         )
 
 
@@ -361,31 +387,19 @@ def _has_error(span: trace_api.Span) -> bool:
     return status is not None and status.status_code is trace_api.StatusCode.ERROR
 
 
-def _usage_attributes(usage: object, endpoint: str, out: dict[str, AttributeValue]) -> None:
+def _usage_attributes(tokens: Tokens | None, out: dict[str, AttributeValue]) -> None:
     """Token counts, named per the conventions whichever API (chat or Responses) reported them."""
-    if usage is None:
+    if tokens is None:
         return
-    input_name, output_name, input_details, output_details = USAGE_FIELDS[endpoint]
-    value = get(usage, input_name)
-    if type(value) is int:
-        out[sc.INPUT_TOKENS] = value
-    if output_name is None:
-        return
-    value = get(usage, output_name)
-    if type(value) is int:
-        out[sc.OUTPUT_TOKENS] = value
+    if tokens.input is not None:
+        out[sc.INPUT_TOKENS] = tokens.input
+    if tokens.output is not None:
+        out[sc.OUTPUT_TOKENS] = tokens.output
     # Cached and reasoning tokens are written when there are some: a zero says nothing a
     # missing attribute does not, and each attribute costs on the hot path.
-    details = get(usage, input_details) if input_details else None
-    if details is not None:
-        value = get(details, "cached_tokens")
-        if type(value) is int and value:
-            out[sc.CACHED_INPUT_TOKENS] = value
-    written = cache_write_tokens(usage, details)
-    if written:
-        out[sc.CACHE_WRITE_INPUT_TOKENS] = written
-    details = get(usage, output_details) if output_details else None
-    if details is not None:
-        value = get(details, "reasoning_tokens")
-        if type(value) is int and value:
-            out[sc.REASONING_TOKENS] = value
+    if tokens.cached:
+        out[sc.CACHED_INPUT_TOKENS] = tokens.cached
+    if tokens.cache_write:
+        out[sc.CACHE_WRITE_INPUT_TOKENS] = tokens.cache_write
+    if tokens.reasoning:
+        out[sc.REASONING_TOKENS] = tokens.reasoning

@@ -4,10 +4,11 @@ Every resource method of ``OpenAI``/``AsyncOpenAI`` (and the Azure clients, whic
 them) ends in ``SyncAPIClient.request`` / ``AsyncAPIClient.request``, so wrapping those two
 methods (with obs's patching helper) covers ``create``, ``parse``, the ``stream()`` helpers,
 ``with_raw_response`` and ``with_streaming_response`` at once. Requests to endpoints that are
-not model calls pass straight through. A model call's request runs inside
-``suppress_http_client_spans()``: an HTTP client integration (obs-httpx) records nothing of its
-own under it, even when the model call's span is sampled out (not recording, so not a CLIENT
-span the HTTP integration could see).
+not model calls pass straight through. A model call's request runs with HTTP client spans
+suppressed (``client_call_context``, as inside ``suppress_http_client_spans()``): an HTTP
+client integration (obs-httpx) records nothing of its own under it, even when the model
+call's span is sampled out (not recording, so not a CLIENT span the HTTP integration could
+see).
 
 Instrumentation is either global (every client) or per client; a client's own instrumentation
 wins over the global one.
@@ -21,7 +22,6 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from opentelemetry import context as context_api
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 from opentelemetry.util.types import AttributeValue
@@ -29,13 +29,15 @@ from opentelemetry.util.types import AttributeValue
 from obs.instrumentation import (
     BoundedCache,
     Patch,
+    attach_context,
+    client_call_context,
+    detach_context,
     internal_error,
-    suppress_http_client_spans,
     wrap,
 )
 from obs_openai import _messages
 from obs_openai import _semconv as sc
-from obs_openai._call import ModelCall, Telemetry
+from obs_openai._call import CallShape, ModelCall, Telemetry
 from obs_openai._raw import TracedAsyncRawResponse, TracedRawResponse
 from obs_openai._request_attributes import request_attributes
 from obs_openai._streams import TracedAsyncStream, TracedStream
@@ -58,9 +60,9 @@ class _State:
         self.api_response: type[Any] = type(None)
         self.async_api_response: type[Any] = type(None)
         self.azure: type[Any] = type(None)
-        # id(base_url) -> (base_url, address, port): URLs are immutable and rarely change;
-        # bounded for clients made with ever-new base URLs.
-        self.servers: BoundedCache[int, tuple[Any, str | None, int | None]] = BoundedCache(256)
+        # (endpoint, model, azure, id(base_url)) -> the calls' name and fixed attributes;
+        # bounded for clients made with ever-new base URLs or models.
+        self.shapes: BoundedCache[tuple[str, str | None, bool, int], CallShape] = BoundedCache(256)
 
 
 _state = _State()
@@ -74,17 +76,39 @@ def _telemetry(client: Any) -> Telemetry | None:
     return _state.everywhere
 
 
-def _server(client: Any) -> tuple[str | None, int | None]:
-    url = getattr(client, "_base_url", None)
-    if url is None:
-        return None, None
-    cached = _state.servers.get(id(url))
-    if cached is not None and cached[0] is url:
-        return cached[1], cached[2]
+def _server(url: Any) -> tuple[str | None, int | None]:
     address = url.host or None
     port = url.port or (443 if url.scheme == "https" else 80 if url.scheme == "http" else None)
-    _state.servers.put(id(url), (url, address, port))
     return address, port
+
+
+def _shape(client: Any, endpoint: str, model: object) -> CallShape:
+    """The name and fixed attributes of calls like this one, built once per kind of call."""
+    url = getattr(client, "_base_url", None)
+    azure = isinstance(client, _state.azure)
+    # URLs are immutable; the stored one is compared by identity, so a recycled id() of a
+    # collected URL never matches.
+    key = (endpoint, model if type(model) is str else None, azure, id(url))
+    found = _state.shapes.get(key)
+    if found is not None and found.url is url:
+        return found
+    operation = sc.OPERATION_NAMES[endpoint]
+    provider = sc.PROVIDER_AZURE if azure else sc.PROVIDER_OPENAI
+    attributes: dict[str, AttributeValue] = {sc.OPERATION: operation, sc.PROVIDER: provider}
+    if isinstance(model, str) and model:
+        attributes[sc.REQUEST_MODEL] = model
+        name = f"{operation} {model}"
+    else:
+        name = operation
+    if url is not None:
+        address, port = _server(url)
+        if address:
+            attributes[sc.SERVER_ADDRESS] = address
+            if port:
+                attributes[sc.SERVER_PORT] = port
+    shape = CallShape(url, name, attributes)
+    _state.shapes.put(key, shape)
+    return shape
 
 
 def _start(telemetry: Telemetry, client: Any, options: Any, stream: bool) -> ModelCall | None:
@@ -101,21 +125,8 @@ def _start(telemetry: Telemetry, client: Any, options: Any, stream: bool) -> Mod
         extra = options.extra_json
         if extra:
             body = {**body, **extra}
-        model = body.get("model")
-        operation = sc.OPERATION_NAMES[endpoint]
-        provider = sc.PROVIDER_AZURE if isinstance(client, _state.azure) else sc.PROVIDER_OPENAI
-        attributes: dict[str, AttributeValue] = {sc.OPERATION: operation, sc.PROVIDER: provider}
-        if isinstance(model, str) and model:
-            attributes[sc.REQUEST_MODEL] = model
-            name = f"{operation} {model}"
-        else:
-            name = operation
-        address, port = _server(client)
-        if address:
-            attributes[sc.SERVER_ADDRESS] = address
-            if port:
-                attributes[sc.SERVER_PORT] = port
-        metric_attributes = dict(attributes)
+        shape = _shape(client, endpoint, body.get("model"))
+        attributes = shape.attributes.copy()
         request_attributes(endpoint, body, attributes, getattr(options, "post_parser", None))
         if stream:
             attributes[sc.REQUEST_STREAM] = True
@@ -123,8 +134,10 @@ def _start(telemetry: Telemetry, client: Any, options: Any, stream: bool) -> Mod
         if capture:
             attributes.update(_messages.input_attributes(endpoint, body))
         started = _perf()
-        span = telemetry.tracer.start_span(name, kind=_CLIENT, attributes=attributes)
-        return ModelCall(telemetry, endpoint, span, metric_attributes, capture, started)
+        tracer = telemetry.tracer
+        # Past obs's swappable tracer proxy to the tracer behind it: one call less per span.
+        span = getattr(tracer, "_real", tracer).start_span(shape.name, None, _CLIENT, attributes)
+        return ModelCall(telemetry, endpoint, span, shape, capture, started)
     except Exception as exc:
         internal_error("openai span start", exc)
         return None
@@ -168,15 +181,15 @@ def _sync_request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     call = _start(telemetry, instance, _options(args, kwargs), bool(kwargs.get("stream")))
     if call is None:
         return wrapped(*args, **kwargs)
-    token = context_api.attach(trace_api.set_span_in_context(call.span))
+    # The call's span current and HTTP client spans suppressed, in one context.
+    token = attach_context(client_call_context(call.span))
     try:
-        with suppress_http_client_spans():
-            result = wrapped(*args, **kwargs)
+        result = wrapped(*args, **kwargs)
     except BaseException as exc:
-        context_api.detach(token)
+        detach_context(token)
         call.fail(exc)
         raise
-    context_api.detach(token)
+    detach_context(token)
     return _returned(call, result)
 
 
@@ -194,15 +207,14 @@ async def _traced_async_request(
     call = _start(telemetry, instance, _options(args, kwargs), bool(kwargs.get("stream")))
     if call is None:
         return await wrapped(*args, **kwargs)
-    token = context_api.attach(trace_api.set_span_in_context(call.span))
+    token = attach_context(client_call_context(call.span))
     try:
-        with suppress_http_client_spans():
-            result = await wrapped(*args, **kwargs)
+        result = await wrapped(*args, **kwargs)
     except BaseException as exc:
-        context_api.detach(token)
+        detach_context(token)
         call.fail(exc)
         raise
-    context_api.detach(token)
+    detach_context(token)
     return _returned(call, result)
 
 

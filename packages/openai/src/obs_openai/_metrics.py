@@ -13,7 +13,7 @@ move read: ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai/dup`` emits both sets.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import NamedTuple
 
 from opentelemetry import metrics as metrics_api
 from opentelemetry.util.types import AttributeValue
@@ -78,6 +78,65 @@ def cache_write_tokens(usage: object, details: object) -> int | None:
     return value
 
 
+class Tokens(NamedTuple):
+    """A call's token counts, read from its usage object once (for the span and the metrics).
+
+    Counts are the reported ints as they are (``_int`` keeps the non-negative ones for the
+    metrics); None where the usage did not report one.
+    """
+
+    input: int | None
+    output: int | None
+    cached: int | None
+    cache_write: int | None
+    reasoning: int | None
+    input_details: object
+    output_details: object
+
+
+def _reported(value: object) -> int | None:
+    return value if type(value) is int else None
+
+
+def read_tokens(usage: object, endpoint: str) -> Tokens | None:
+    """The token counts of ``usage`` (None when the call reported none)."""
+    if usage is None:
+        return None
+    input_name, output_name, input_details, output_details = USAGE_FIELDS[endpoint]
+    input_tokens = _reported(get(usage, input_name))
+    if output_name is None:  # embeddings: input tokens only
+        return Tokens(input_tokens, None, None, None, None, None, None)
+    in_details = get(usage, input_details) if input_details else None
+    out_details = get(usage, output_details) if output_details else None
+    return Tokens(
+        input_tokens,
+        _reported(get(usage, output_name)),
+        None if in_details is None else _reported(get(in_details, "cached_tokens")),
+        cache_write_tokens(usage, in_details),
+        None if out_details is None else _reported(get(out_details, "reasoning_tokens")),
+        in_details,
+        out_details,
+    )
+
+
+class MetricSet:
+    """One metric attribute set of a kind of call, and its token-modality variants, each
+    built once (``_call.CallShape`` keeps a few per shape). Histograms with fixed attribute
+    sets recorded through a cheaper, bound path (obs.instrumentation) would hang here."""
+
+    __slots__ = ("attributes", "modalities")
+
+    def __init__(self, attributes: dict[str, AttributeValue]) -> None:
+        self.attributes = attributes
+        self.modalities: dict[str, dict[str, AttributeValue]] = {}
+
+    def with_modality(self, modality: str) -> dict[str, AttributeValue]:
+        found = self.modalities.get(modality)
+        if found is None:
+            found = self.modalities[modality] = {**self.attributes, sc.TOKEN_MODALITY: modality}
+        return found
+
+
 class GenAIMetrics:
     """The instruments, made once per instrumentation."""
 
@@ -127,14 +186,16 @@ class GenAIMetrics:
     def record(
         self,
         endpoint: str,
-        attributes: dict[str, AttributeValue],
+        metric_set: MetricSet,
         duration: float,
         first_chunk: float | None,
-        usage: Any,
+        tokens: Tokens | None,
     ) -> None:
-        input_name, output_name, input_details, output_details = USAGE_FIELDS[endpoint]
-        input_tokens = _int(get(usage, input_name)) if usage is not None else None
-        output_tokens = _int(get(usage, output_name)) if usage is not None and output_name else None
+        attributes = metric_set.attributes
+        if tokens is None:
+            input_tokens = output_tokens = None
+        else:
+            input_tokens, output_tokens = _int(tokens.input), _int(tokens.output)
         if self.previous:
             self._previous(attributes, duration, input_tokens, output_tokens)
         if endpoint == sc.EMBEDDINGS:
@@ -149,30 +210,27 @@ class GenAIMetrics:
             self.operation_input.record(input_tokens, attributes)
         if output_tokens is not None:
             self.operation_output.record(output_tokens, attributes)
-        in_details = get(usage, input_details) if usage is not None and input_details else None
-        out_details = get(usage, output_details) if usage is not None and output_details else None
         # The usage counters count every call, failed ones included: a call without usage adds
         # 0 under the ``unknown`` modality, so rates and totals see it.
-        self._count(sc.INPUT_TOKENS, input_tokens or 0, in_details, attributes)
-        self._count(sc.OUTPUT_TOKENS, output_tokens or 0, out_details, attributes)
-        if in_details is not None:
-            cached = _int(get(in_details, "cached_tokens"))
-            if cached:
-                self._count(sc.CACHED_INPUT_TOKENS, cached, None, attributes)
-        written = cache_write_tokens(usage, in_details) if usage is not None else None
-        if written:
-            self._count(sc.CACHE_WRITE_INPUT_TOKENS, written, None, attributes)
-        if out_details is not None:
-            reasoning = _int(get(out_details, "reasoning_tokens"))
-            if reasoning:
-                self._count(sc.REASONING_TOKENS, reasoning, None, attributes)
+        if tokens is None:
+            self._count(sc.INPUT_TOKENS, 0, None, metric_set)
+            self._count(sc.OUTPUT_TOKENS, 0, None, metric_set)
+            return
+        self._count(sc.INPUT_TOKENS, input_tokens or 0, tokens.input_details, metric_set)
+        self._count(sc.OUTPUT_TOKENS, output_tokens or 0, tokens.output_details, metric_set)
+        cached = _int(tokens.cached)
+        if cached:
+            self._count(sc.CACHED_INPUT_TOKENS, cached, None, metric_set)
+        if tokens.cache_write:
+            self._count(sc.CACHE_WRITE_INPUT_TOKENS, tokens.cache_write, None, metric_set)
+        reasoning = _int(tokens.reasoning)
+        if reasoning:
+            self._count(sc.REASONING_TOKENS, reasoning, None, metric_set)
 
-    def _count(
-        self, kind: str, total: int, details: object, attributes: dict[str, AttributeValue]
-    ) -> None:
+    def _count(self, kind: str, total: int, details: object, metric_set: MetricSet) -> None:
         counter = self.usage[kind]
         for modality, value in by_modality(total, details) or [("unknown", 0)]:
-            counter.add(value, {**attributes, sc.TOKEN_MODALITY: modality})
+            counter.add(value, metric_set.with_modality(modality))
 
     def _previous(
         self,
