@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -178,6 +179,38 @@ def test_links_without_secrets_keep_the_clean_path_and_a_secret_in_a_link_is_scr
         [dict(link.attributes or {}) for link in scrubbed.links]
     )
     assert scrubbed.attributes["obs.scrubbed"]
+
+
+def test_a_key_that_only_looks_like_a_secret_is_decided_once() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from obs._scrubbing import Scrubber
+
+    tracer = TracerProvider().get_tracer("t")
+    scrubber = Scrubber()
+
+    def span(attributes: dict[str, object]) -> Any:
+        made = tracer.start_span("chat", attributes=attributes)  # type: ignore[arg-type]
+        made.end()
+        return made
+
+    # "tokens" is a trigger word, with no secret after it: clean, and the next span with the
+    # same key is not walked attribute by attribute.
+    first = span({"gen_ai.usage.input_tokens": 5})
+    assert scrubber.scrub_span(first) is first
+
+    def walked(*args: object) -> None:
+        raise AssertionError("a clean span was walked attribute by attribute")
+
+    scrubber.scrub_attributes = walked  # type: ignore[method-assign]
+    second = span({"gen_ai.usage.input_tokens": 8})
+    assert scrubber.scrub_span(second) is second
+    del scrubber.scrub_attributes
+    # A key holding a secret is still replaced, every time.
+    for _ in range(2):
+        leaky = span({"token=ghp_abcdefghijklmnopqrstuvwxyz0123456789": 1})
+        out = dict(scrubber.scrub_span(leaky).attributes or {})
+        assert "ghp_abcdefghijklmnopqrstuvwxyz0123456789" not in str(out)
 
 
 def test_integrations_declare_identifier_keys(obs_capture):

@@ -283,11 +283,19 @@ class Scrubber:
 
     def _attribute_key_clean(self, key: str) -> bool:
         clean = self.key_pattern(key) is None and (
-            key in self._clean or not self._may_hold_secret(key)
+            key in self._clean or not self._may_hold_secret(key) or self._scanned_clean(key)
         )
         if len(key) <= _CACHE_MAX_LENGTH:
             self._key_verdicts.remember(key, clean)
         return clean
+
+    def _scanned_clean(self, key: str) -> bool:
+        """A key that looks like it may hold a secret (``gen_ai.usage.input_tokens`` says
+        "token"), scanned as ``_scrub_key`` would: clean if the scan finds nothing. Decided
+        once: otherwise every span carrying the key would be walked attribute by attribute."""
+        hits: list[str] = []
+        self.scrub_text("", key, hits)
+        return not hits and key in self._clean
 
     def _scrub_key(self, prefix: str, key: str, found: list[str]) -> str:
         """The key itself with secrets replaced: a token used as a dict key is a leak too."""
