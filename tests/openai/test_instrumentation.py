@@ -156,3 +156,41 @@ def test_obs_openai_declares_its_identifier_keys() -> None:
         _semconv.IDENTIFIERS
     )
     assert set(_semconv.IDENTIFIERS) <= IDENTIFIER_KEYS
+
+
+def test_optional_fields_read_as_get_does() -> None:
+    """``optional`` (for fields most answers lack) answers exactly as ``get``."""
+    from openai.types.completion_usage import CompletionUsage, PromptTokensDetails
+
+    from obs_openai._messages import get, optional
+
+    details = PromptTokensDetails(cached_tokens=3, audio_tokens=1)
+    with_extra = CompletionUsage.model_validate(
+        {
+            "prompt_tokens": 5,
+            "completion_tokens": 2,
+            "total_tokens": 7,
+            "cache_creation_input_tokens": 4,
+        }
+    )
+
+    class Plain:
+        text_tokens = 9
+
+        @property
+        def image_tokens(self) -> int:
+            return 2
+
+    for obj in (details, with_extra, Plain(), {"text_tokens": 1}, {}):
+        for name in (
+            "cached_tokens",
+            "audio_tokens",
+            "text_tokens",
+            "image_tokens",
+            "cache_write_tokens",
+            "cache_creation_input_tokens",
+            "prompt_tokens",
+            "model_fields_set",
+        ):
+            assert optional(obj, name) == get(obj, name), (obj, name)
+    assert optional(with_extra, "cache_creation_input_tokens") == 4

@@ -27,6 +27,38 @@ def get(obj: object, name: str) -> Any:
     return getattr(obj, name, None)
 
 
+_NOT_A_MODEL = object()
+#: (class, name) -> whether the class has that attribute (a property, say): few of each.
+_class_has: dict[tuple[type, str], bool] = {}
+
+
+def optional(obj: object, name: str) -> Any:
+    """``get`` for a field most answers lack (``text_tokens``, ``cache_write_tokens``).
+
+    A missing name on the client's pydantic models goes through pydantic's ``__getattr__``,
+    which raises (and formats) an ``AttributeError`` each time; here a model's fields and
+    extra fields are read from where pydantic keeps them, with the class asked (once) only
+    for anything else.
+    """
+    if type(obj) is dict:
+        return obj.get(name)
+    extra = getattr(obj, "__pydantic_extra__", _NOT_A_MODEL)
+    if extra is _NOT_A_MODEL:
+        return getattr(obj, name, None)
+    values = getattr(obj, "__dict__", None)
+    if values is not None and name in values:
+        return values[name]
+    if type(extra) is dict and name in extra:
+        return extra[name]
+    key = (type(obj), name)
+    known = _class_has.get(key)
+    if known is None:
+        known = hasattr(type(obj), name)
+        if len(_class_has) < 1024:
+            _class_has[key] = known
+    return getattr(obj, name, None) if known else None
+
+
 def encode(value: object) -> str:
     """Messages as one JSON attribute, scrubbed whole before any cut (a secret straddling the
     attribute limit must not leave its prefix behind)."""

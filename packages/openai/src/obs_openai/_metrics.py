@@ -19,7 +19,7 @@ from opentelemetry import metrics as metrics_api
 from opentelemetry.util.types import AttributeValue
 
 from obs_openai import _semconv as sc
-from obs_openai._messages import get
+from obs_openai._messages import get, optional
 
 _OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
 
@@ -48,7 +48,7 @@ USAGE_FIELDS: dict[str, tuple[str, str | None, str | None, str | None]] = {
     ),
     sc.EMBEDDINGS: ("prompt_tokens", None, None, None),
 }
-_MODALITIES = ("text", "audio", "image")
+_MODALITY_FIELDS = tuple((m, f"{m}_tokens") for m in ("text", "audio", "image"))
 
 
 def _int(value: object) -> int | None:
@@ -60,8 +60,8 @@ def by_modality(total: int, details: object) -> list[tuple[str, int]]:
     parts: list[tuple[str, int]] = []
     counted = 0
     if details is not None:
-        for modality in _MODALITIES:
-            value = _int(get(details, f"{modality}_tokens"))
+        for modality, field in _MODALITY_FIELDS:
+            value = _int(optional(details, field))
             if value:
                 parts.append((modality, value))
                 counted += value
@@ -72,9 +72,9 @@ def by_modality(total: int, details: object) -> list[tuple[str, int]]:
 
 def cache_write_tokens(usage: object, details: object) -> int | None:
     """Input tokens written to a provider's prompt cache, where an OpenAI-compatible API says."""
-    value = _int(get(details, "cache_write_tokens")) if details is not None else None
+    value = _int(optional(details, "cache_write_tokens")) if details is not None else None
     if value is None:
-        value = _int(get(usage, "cache_creation_input_tokens"))
+        value = _int(optional(usage, "cache_creation_input_tokens"))
     return value
 
 
