@@ -101,3 +101,56 @@ def test_baggage_entries_equal_the_api() -> None:
         assert dict(baggage_entries()) == {"k": "v", "tenant": "acme"}
     finally:
         context_api.detach(token)
+
+
+def test_a_message_carrier_with_a_canonical_traceparent_skips_the_propagator(
+    monkeypatch: Any,
+) -> None:
+    from opentelemetry import propagate as propagate_module
+
+    from obs._propagation import extract, header_getter
+
+    carrier = {"content-type": "application/json", "correlation_id": "c-1", "traceparent": VALID}
+    expected = _via_propagator(VALID)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("went through the propagator stack")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(propagate_module, "extract", refuse)
+        for getter in (header_getter, None):
+            incoming = extract(carrier) if getter is None else extract(carrier, getter)
+            assert incoming.remote == expected
+    # tracestate or baggage present: the propagator reads them (and the fast path stays out).
+    incoming = extract({**carrier, "tracestate": "vendor=1"}, header_getter)
+    assert incoming.remote is not None
+    assert dict(incoming.remote.trace_state) == {"vendor": "1"}
+    incoming = extract({**carrier, "baggage": "tenant=acme"}, header_getter)
+    assert dict(baggage.get_all(incoming.context)) == {"tenant": "acme"}
+
+
+def test_inject_writes_what_the_propagators_write() -> None:
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+    from obs._propagation import inject
+
+    plain = SpanContext(0xABC, 0xDEF, False, TraceFlags(1))
+    stated = SpanContext(0xABC, 0xDEF, False, TraceFlags(1), TraceState([("vendor", "1")]))
+    contexts = [
+        trace_api.set_span_in_context(NonRecordingSpan(plain)),
+        trace_api.set_span_in_context(NonRecordingSpan(stated)),
+        baggage.set_baggage(
+            "tenant", "acme", trace_api.set_span_in_context(NonRecordingSpan(plain))
+        ),
+        trace_api.set_span_in_context(NonRecordingSpan(trace_api.INVALID_SPAN_CONTEXT)),
+        Context(),
+    ]
+    for context in contexts:
+        ours: dict[str, str] = {}
+        theirs: dict[str, str] = {}
+        inject(ours, context=context)
+        propagate.inject(theirs, context=context)
+        assert ours == theirs
+    ours = {}
+    inject(ours, context=contexts[0])
+    assert ours == {"traceparent": "00-00000000000000000000000000000abc-0000000000000def-01"}

@@ -36,6 +36,7 @@ from opentelemetry.propagators.textmap import (
     default_setter,
 )
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import AttributeValue
 
 from obs import _settings
@@ -253,9 +254,10 @@ def inject(
             # The usual outgoing call: a span context and nothing else to send. Written here
             # as the W3C propagator writes it, without its layers; anything more goes through it.
             span_context = current_span(context).get_span_context()
+            state = span_context.trace_state
             if (
                 span_context.is_valid
-                and not span_context.trace_state
+                and (state is DEFAULT_TRACE_STATE or not state)
                 and not baggage_entries(context)
             ):
                 carrier["traceparent"] = traceparent_header(span_context)  # type: ignore[index]

@@ -53,6 +53,8 @@ class _State:
         self.lock = threading.RLock()
         self.everywhere: Telemetry | None = None
         self.clients: weakref.WeakKeyDictionary[Any, Telemetry] = weakref.WeakKeyDictionary()
+        #: Whether any client was instrumented on its own (its entry may have gone since).
+        self.per_client = False
         self.patches: list[Patch] = []
         self.stream: type[Any] = type(None)
         self.async_stream: type[Any] = type(None)
@@ -69,7 +71,8 @@ _state = _State()
 
 
 def _telemetry(client: Any) -> Telemetry | None:
-    if _state.clients:
+    # A flag, not ``if _state.clients``: a WeakKeyDictionary's length is computed in Python.
+    if _state.per_client:
         own = _state.clients.get(client)
         if own is not None:
             return own
@@ -266,6 +269,7 @@ def instrument_openai(
             _state.everywhere = telemetry
         else:
             _state.clients[client] = telemetry
+            _state.per_client = True
 
 
 def uninstrument_openai(client: Any = None) -> None:
@@ -278,6 +282,7 @@ def uninstrument_openai(client: Any = None) -> None:
             _state.everywhere = None
         else:
             _state.clients.pop(client, None)
+            _state.per_client = bool(_state.clients)
         if _state.everywhere is None and not _state.clients:
             _unpatch()
 
