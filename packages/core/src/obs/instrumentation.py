@@ -21,7 +21,7 @@ calls. From here it gets:
 - its tracer and meter, context extraction and injection through the propagation policy, safe
   attribute conversion, exception recording, so every integration records things alike;
 - context handling without the API's layers (``context_with_span``, ``attach_context`` /
-  ``detach_context``, ``baggage_entries``), for hooks that run per request or message.
+  ``detach``, ``baggage_entries``), for hooks that run per request or message.
 
 The README's "Writing an integration" walks through a new one.
 """
@@ -48,7 +48,6 @@ from obs._lean.context import (
     detach,
 )
 from obs._lean.context import attach as attach_context
-from obs._lean.context import detach as detach_context
 from obs._lean.context import with_span as context_with_span
 from obs._options import IntegrationOptions, OptionsError
 from obs._patching import Patch, wrap
@@ -145,7 +144,6 @@ __all__ = [
     "declare_identifier_keys",
     "describe",
     "detach",
-    "detach_context",
     "distribution_version",
     "error_type",
     "extract",

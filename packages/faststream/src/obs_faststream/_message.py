@@ -41,7 +41,7 @@ from obs.instrumentation import (
     PropagationPolicy,
     attach_context,
     context_with_span,
-    detach_context,
+    detach,
     error_type,
     extract,
     header_getter,
@@ -246,7 +246,7 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
         finally:
             repo.reset_local("baggage", baggage_token)
             repo.reset_local("span", span_token)
-            detach_context(token)
+            detach(token)
 
     def _begin_process(self, msg: StreamMessage[Any]) -> Token[Context] | None:
         shared = self._shared
@@ -411,7 +411,7 @@ class MessageTelemetry(BaseMiddleware[Any, Any]):
             record_exception(span, exc)
             raise
         finally:
-            detach_context(token)
+            detach(token)
             span.end()
             shared = self._shared
             try:

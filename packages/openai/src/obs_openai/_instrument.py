@@ -31,7 +31,7 @@ from obs.instrumentation import (
     Patch,
     attach_context,
     client_call_context,
-    detach_context,
+    detach,
     internal_error,
     wrap,
 )
@@ -189,10 +189,10 @@ def _sync_request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     try:
         result = wrapped(*args, **kwargs)
     except BaseException as exc:
-        detach_context(token)
+        detach(token)
         call.fail(exc)
         raise
-    detach_context(token)
+    detach(token)
     return _returned(call, result)
 
 
@@ -214,10 +214,10 @@ async def _traced_async_request(
     try:
         result = await wrapped(*args, **kwargs)
     except BaseException as exc:
-        detach_context(token)
+        detach(token)
         call.fail(exc)
         raise
-    detach_context(token)
+    detach(token)
     return _returned(call, result)
 
 
