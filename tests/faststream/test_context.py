@@ -87,6 +87,37 @@ async def test_global_propagator_is_used(obs_capture: Any, renamed_propagator: N
     assert_child(obs_capture, obs_capture.one(f"process {name}"), send)
 
 
+async def test_w3c_headers_are_read_and_written_without_the_propagator_stack(
+    obs_capture: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the default W3C propagators a message's canonical ``traceparent`` (among its other
+    headers) is parsed and written by obs's fast path; the trace is joined as before."""
+    broker = make_broker()
+    name = unique()
+    done = asyncio.Event()
+
+    @broker.subscriber(list=name)
+    async def handle(body: str) -> None:
+        done.set()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("went through the propagator stack")
+
+    async with broker:
+        await broker.start()
+        monkeypatch.setattr(propagate, "extract", refuse)
+        monkeypatch.setattr(propagate, "inject", refuse)
+        await broker.publish("x", list=name, correlation_id="c-1")
+        await wait(done)
+        monkeypatch.undo()
+        await settle(obs_capture, f"process {name}")
+
+    send = obs_capture.one(f"send {name}")
+    process = obs_capture.one(f"process {name}")
+    assert_child(obs_capture, process, send)
+    assert [link.context.span_id for link in process.links] == [send.context.span_id]
+
+
 async def test_link_policy_starts_a_new_linked_trace(obs_capture: Any) -> None:
     obs_capture.configure(propagation="link")
     broker = make_broker()
