@@ -191,6 +191,14 @@ async def test_tracer_can_be_renamed_and_metrics_follow_conventions(obs_capture:
         await settle(obs_capture, f"process {name}", count=3)
 
     assert {s.instrumentation_scope.name for s in obs_capture.spans} == {"billing.messaging"}
+    # the duration points went through each destination's bound handle, straight to the SDK's
+    # aggregations (the counts below are what they recorded)
+    from obs._bound_metrics import fast_path_in_use
+
+    middleware = next(m for m in broker.middlewares if isinstance(m, RedisTelemetryMiddleware))
+    shared = middleware._shared
+    targets = [shared.send_targets.get(name), shared.process_targets.get((name, None))]
+    assert all(t is not None and fast_path_in_use(t.duration) for t in targets)
     metrics = obs_capture.metrics()
     sends = [
         p

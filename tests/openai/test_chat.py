@@ -250,6 +250,18 @@ def test_metrics(instrumented: Capture, client: Any) -> None:
     # the previous names only when asked for
     assert "gen_ai.client.operation.duration" not in metrics
     assert "gen_ai.client.token.usage" not in metrics
+    # the histogram points went through bound handles, straight to the SDK's aggregations
+    from obs._bound_metrics import fast_path_in_use
+    from obs_openai import _instrument
+
+    handles = [
+        handle
+        for shape in _instrument._state.shapes._data.values()
+        for metric_set in shape.metric_sets._data.values()
+        for _, handle in metric_set.handles._data.values()
+    ]
+    assert handles
+    assert all(fast_path_in_use(handle) for handle in handles)
 
 
 def test_previous_metric_names_on_request(

@@ -34,10 +34,12 @@ from faststream.message import SourceType, StreamMessage
 from faststream.response import PublishCommand
 from opentelemetry import context as context_api
 from opentelemetry.context import Context
+from opentelemetry.metrics import Histogram
 from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Tracer
 
 from obs.instrumentation import (
     BoundedCache,
+    BoundHistogram,
     PropagationPolicy,
     attach_context,
     context_with_span,
@@ -70,7 +72,7 @@ _JOINING = (PropagationPolicy.TRUST, PropagationPolicy.STRICT)
 class _Target:
     """What every span and metric point of one destination shares, built once (per cache)."""
 
-    __slots__ = ("attributes", "destination", "metric_attributes", "name", "system")
+    __slots__ = ("attributes", "destination", "duration", "metric_attributes", "name", "system")
 
     def __init__(
         self,
@@ -79,6 +81,7 @@ class _Target:
         destination: str,
         attributes: Attributes,
         metric_attributes: Attributes,
+        histogram: Histogram,
     ) -> None:
         self.name = name
         self.system = system
@@ -88,6 +91,8 @@ class _Target:
         self.attributes = attributes
         #: The metric points' attributes when the operation did not fail.
         self.metric_attributes = metric_attributes
+        #: The duration histogram bound to those attributes (one cheap record per operation).
+        self.duration = BoundHistogram(histogram, metric_attributes)
 
 
 def _overrides(adapter: BrokerAdapter, method: str) -> bool:
@@ -161,6 +166,7 @@ class _Shared:
                     sc.OPERATION_NAME: sc.SEND,
                     sc.OPERATION_TYPE: sc.SEND,
                 },
+                self.metrics.operation_duration,
             )
             self.send_targets.put(destination, target)
         return target
@@ -185,6 +191,7 @@ class _Shared:
                 named,
                 attributes,
                 {sc.SYSTEM: system, sc.DESTINATION: named, sc.OPERATION_NAME: sc.PROCESS},
+                self.metrics.process_duration,
             )
             self.process_targets.put(key, target)
         return target

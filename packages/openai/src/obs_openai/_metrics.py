@@ -18,6 +18,7 @@ from typing import NamedTuple
 from opentelemetry import metrics as metrics_api
 from opentelemetry.util.types import AttributeValue
 
+from obs.instrumentation import BoundedCache, BoundHistogram
 from obs_openai import _semconv as sc
 from obs_openai._messages import get, optional
 
@@ -120,21 +121,33 @@ def read_tokens(usage: object, endpoint: str) -> Tokens | None:
 
 
 class MetricSet:
-    """One metric attribute set of a kind of call, and its token-modality variants, each
-    built once (``_call.CallShape`` keeps a few per shape). Histograms with fixed attribute
-    sets recorded through a cheaper, bound path (obs.instrumentation) would hang here."""
+    """One metric attribute set of a kind of call, its token-modality variants and its bound
+    histogram handles, each made once (``_call.CallShape`` keeps a few sets per shape)."""
 
-    __slots__ = ("attributes", "modalities")
+    __slots__ = ("attributes", "handles", "modalities")
 
     def __init__(self, attributes: dict[str, AttributeValue]) -> None:
         self.attributes = attributes
         self.modalities: dict[str, dict[str, AttributeValue]] = {}
+        # id(histogram) -> (histogram, its handle bound to ``attributes``); the histogram is
+        # kept and compared, so a new instrumentation's instruments never reuse a stale id.
+        self.handles: BoundedCache[int, tuple[metrics_api.Histogram, BoundHistogram]] = (
+            BoundedCache(16)
+        )
 
     def with_modality(self, modality: str) -> dict[str, AttributeValue]:
         found = self.modalities.get(modality)
         if found is None:
             found = self.modalities[modality] = {**self.attributes, sc.TOKEN_MODALITY: modality}
         return found
+
+    def record(self, histogram: metrics_api.Histogram, amount: float) -> None:
+        """``histogram.record(amount, self.attributes)``, through a bound handle."""
+        entry = self.handles.get(id(histogram))
+        if entry is None or entry[0] is not histogram:
+            entry = (histogram, BoundHistogram(histogram, self.attributes))
+            self.handles.put(id(histogram), entry)
+        entry[1].record(amount)
 
 
 class GenAIMetrics:
@@ -199,17 +212,17 @@ class GenAIMetrics:
         if self.previous:
             self._previous(attributes, duration, input_tokens, output_tokens)
         if endpoint == sc.EMBEDDINGS:
-            self.embeddings_duration.record(duration, attributes)
+            metric_set.record(self.embeddings_duration, duration)
             if input_tokens is not None:
-                self.embeddings_input.record(input_tokens, attributes)
+                metric_set.record(self.embeddings_input, input_tokens)
             return
-        self.inference_duration.record(duration, attributes)
+        metric_set.record(self.inference_duration, duration)
         if first_chunk is not None:
-            self.first_chunk.record(first_chunk, attributes)
+            metric_set.record(self.first_chunk, first_chunk)
         if input_tokens is not None:
-            self.operation_input.record(input_tokens, attributes)
+            metric_set.record(self.operation_input, input_tokens)
         if output_tokens is not None:
-            self.operation_output.record(output_tokens, attributes)
+            metric_set.record(self.operation_output, output_tokens)
         # The usage counters count every call, failed ones included: a call without usage adds
         # 0 under the ``unknown`` modality, so rates and totals see it.
         if tokens is None:
