@@ -23,7 +23,7 @@ from obs._lean import context as lean_context
 from obs._lean import tracer as lean_tracer
 from obs._otlp.exporter import FastOTLPSpanExporter
 from tests.lean.test_equivalence import basic, exceptions_and_status, limited, remote_parents
-from tests.lean.twins import assert_twins
+from tests.lean.twins import Collect, assert_twins
 
 
 class Null(SpanExporter):
@@ -83,3 +83,34 @@ def test_sdk_tracer_subclasses_are_left_alone() -> None:
     """Only the SDK's own Tracer class is switched; a provider made elsewhere is untouched."""
     provider = TracerProvider(shutdown_on_exit=False)
     assert lean_status(provider.get_tracer("x")).startswith("not a lean tracer")
+
+
+def test_obs_exporter_sends_its_own_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bytes on the wire come from obs's writer: the reference encoder is never called.
+
+    (A layout check that asked the exporter instance, which defines ``_serialize_spans``
+    itself, once made every batch on SDK 1.40+ go through the reference encoder unnoticed.)
+    """
+    from opentelemetry.exporter.otlp.proto.http import trace_exporter as sdk_module
+
+    from obs._otlp.exporter import reference_encode
+    from obs.testing.otlp import OTLPReceiver
+
+    provider = LeanTracerProvider(shutdown_on_exit=False)
+    keep = Collect()
+    provider.add_span_processor(keep)
+    tracer = provider.get_tracer("wire", "1.0")
+    for i in range(3):
+        tracer.start_span("GET /items/{id}", attributes={"n": i, "url.path": "/items/1"}).end()
+    expected = reference_encode(keep.spans)
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the reference encoder was used")
+
+    with OTLPReceiver() as receiver:
+        exporter = FastOTLPSpanExporter(endpoint=f"{receiver.endpoint}/v1/traces")
+        monkeypatch.setattr(sdk_module, "encode_spans", refuse)
+        assert exporter.export(keep.spans) is SpanExportResult.SUCCESS
+        exporter.shutdown()
+        assert receiver.raw() == [expected]
+    assert exporter.fallbacks == 0

@@ -102,7 +102,10 @@ def _self_check(writer: SpanWriter) -> bool:
 
 
 def _layout(exporter: OTLPSpanExporter) -> str:
-    if callable(getattr(exporter, "_serialize_spans", None)):
+    # The SDK's class, not the instance: ``FastOTLPSpanExporter`` defines ``_serialize_spans``
+    # itself, so asking the instance always said "serialize_method" and, on SDKs whose
+    # ``export`` never calls it (1.40+), every batch went through the reference encoder.
+    if callable(getattr(OTLPSpanExporter, "_serialize_spans", None)):
         return "serialize_method"
     needed = ("_is_request_too_large", "RequestPayloadTooLargeError")
     if (
