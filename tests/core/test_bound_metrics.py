@@ -321,6 +321,45 @@ def test_values_the_sdk_refuses(fallback: bool, caplog: pytest.LogCaptureFixture
     twins.shutdown()
 
 
+@both_paths
+def test_a_refused_first_value_leaves_no_empty_point(fallback: bool) -> None:
+    """A handle whose first value the SDK refuses must not create the aggregation the SDK
+    never would (a cumulative reader would export it with count 0)."""
+    twins = Twins(_cumulative)
+    twins.record(math.nan, SETS[1])
+    twins.record(-1.0, SETS[2])
+    twins.check()
+    twins.record(0.2, SETS[0])
+    twins.check()
+    twins.shutdown()
+
+
+@both_paths
+def test_an_empty_context_means_the_current_one(fallback: bool) -> None:
+    """As the SDK: ``context or get_current()``: an empty Context links the current span."""
+    from opentelemetry.context import Context
+    from opentelemetry.sdk.metrics import AlwaysOnExemplarFilter
+
+    twins = Twins(_cumulative, exemplar_filter=AlwaysOnExemplarFilter())
+    with _tracer.start_as_current_span("request"):
+        twins.record(0.3, SETS[0], Context())
+    twins.check()
+    twins.shutdown()
+
+
+def test_a_meter_disabled_before_the_first_value_records_nothing() -> None:
+    twins = Twins(_cumulative)
+    if not hasattr(twins.provider_a, "_set_meter_configurator"):
+        pytest.skip("this SDK has no meter configurator")
+    from opentelemetry.sdk.metrics._internal import _disable_meter_configurator
+
+    for provider in (twins.provider_a, twins.provider_b):
+        provider._set_meter_configurator(meter_configurator=_disable_meter_configurator)
+    twins.every()
+    twins.check()
+    twins.shutdown()
+
+
 def test_a_disabled_meter_records_nothing() -> None:
     twins = Twins(_cumulative)
     if not hasattr(twins.provider_a, "_set_meter_configurator"):

@@ -59,8 +59,8 @@ def test_obs_processors_queue_raw_spans_and_every_exporter_sees_them_scrubbed() 
     handle = obs.configure(console=False, otlp=False, store=False, span_processors=[queued, direct])
     try:
         pipeline = _pipeline(handle)
-        assert pipeline._queueing == (queued,)
-        assert pipeline._direct == (direct,)
+        assert pipeline.queueing == (queued,)
+        assert pipeline.direct == (direct,)
         with obs.span("charge", api_key=SECRET, note=f"paid with {SECRET}"):
             pass
         assert handle.force_flush(5000)
@@ -192,3 +192,18 @@ def test_a_disabled_tracer_config_gives_non_recording_spans() -> None:
     assert isinstance(tracer.start_span("off"), NonRecordingSpan)
     tracer._set_tracer_config(config_class(is_enabled=True))
     assert tracer.start_span("on").is_recording()
+
+
+def test_ids_patched_on_the_generator_instance_are_honoured() -> None:
+    from unittest import mock
+
+    tracer: Any = LeanTracerProvider(shutdown_on_exit=False).get_tracer("ids")
+    with (
+        mock.patch.object(tracer.id_generator, "generate_span_id", return_value=0xABC),
+        mock.patch.object(tracer.id_generator, "generate_trace_id", return_value=0xDEF),
+    ):
+        context = tracer.start_span("patched").get_span_context()
+    assert (context.trace_id, context.span_id) == (0xDEF, 0xABC)
+    tracer.id_generator = Counting()  # replaced after the tracer was made
+    context = tracer.start_span("replaced").get_span_context()
+    assert (context.trace_id, context.span_id) == (1001, 2)

@@ -191,7 +191,9 @@ def _resolve_fast(instrument: Any, attributes: Mapping[str, AttributeValue]) -> 
     config = instrument._meter_config
     if config is None:
         config = _Enabled
-    elif not hasattr(config, "is_enabled"):
+    elif not hasattr(config, "is_enabled") or not config.is_enabled:
+        # Disabled now: the public path, which checks each time (no aggregation created here,
+        # which the SDK would then export as an empty point).
         return plan
     should_sample = consumer._sdk_config.exemplar_filter.should_sample
     storages = consumer._reader_storages
@@ -259,6 +261,11 @@ class BoundHistogram:
     def record(self, amount: float, context: Context | None = None) -> None:
         proxy = self._proxy
         instrument = proxy._real if proxy is not None else self._instrument
+        if not 0.0 <= amount < _INF:
+            # The SDK rejects it (and says so): never resolve a plan for it, since resolving
+            # creates the aggregation a cumulative reader would then export, empty.
+            instrument.record(amount, self._attributes, context)
+            return
         plan = self._plan
         if (
             plan is None
@@ -267,13 +274,13 @@ class BoundHistogram:
         ):
             plan = self._plan = _resolve(instrument, self._attributes)
         direct = plan.direct
-        if direct is None or not 0.0 <= amount < _INF or not plan.config.is_enabled:
+        if direct is None or not plan.config.is_enabled:
             instrument.record(amount, self._attributes, context)
             return
         if plan.idle:
             return  # no reader: the SDK would build a Measurement that nothing aggregates
         now = time_ns()
-        if context is None:
+        if not context:  # as the SDK: ``context or get_current()`` (an empty one too)
             context = get_current()
         attributes = plan.attributes
         point = _Point(amount, now, instrument, context, attributes)

@@ -50,12 +50,14 @@ _BAGGAGE_KEY = BAGGAGE_KEY if _CONTEXT_VAR is not None else None
 class Pipeline(SpanProcessor):
     def __init__(self) -> None:
         self._processors: tuple[SpanProcessor, ...] = ()
-        # Split of ``_processors``: those that scrub on their export thread get spans as they
-        # are; the others get them scrubbed on the calling thread.
-        self._queueing: tuple[SpanProcessor, ...] = ()
-        self._direct: tuple[SpanProcessor, ...] = ()
+        # Where ``on_end`` sends a span, swapped in one assignment so a span never meets one
+        # configuration's processors with another's scrubber: (those that scrub on their
+        # export thread and get spans as they are, the others, which get them scrubbed on the
+        # calling thread, the scrubber).
+        self._routes: tuple[
+            tuple[SpanProcessor, ...], tuple[SpanProcessor, ...], Scrubber | None
+        ] = ((), (), None)
         self._starters: tuple[SpanProcessor, ...] = ()  # those whose on_start does something
-        self._scrubber: Scrubber | None = None
         self._baggage_attributes = True
         # span id -> (baggage attributes, entries left out), from start to end.
         self._baggage: dict[int, tuple[dict[str, str], int]] = {}
@@ -63,6 +65,16 @@ class Pipeline(SpanProcessor):
     @property
     def processors(self) -> tuple[SpanProcessor, ...]:
         return self._processors
+
+    @property
+    def queueing(self) -> tuple[SpanProcessor, ...]:
+        """The processors that scrub on their export thread."""
+        return self._routes[0]
+
+    @property
+    def direct(self) -> tuple[SpanProcessor, ...]:
+        """The processors that receive spans scrubbed on the calling thread."""
+        return self._routes[1]
 
     def replace(
         self,
@@ -75,12 +87,9 @@ class Pipeline(SpanProcessor):
         queueing = tuple(p for p in processors if getattr(p, "scrubs_on_export", False) is True)
         for processor in queueing:
             processor.scrub_with(scrubber)  # type: ignore[attr-defined]
-        # Readers of these fields see a consistent pair: the tuples are swapped before the
-        # scrubber, and a span that meets the old scrubber with the new tuples is still scrubbed.
-        self._queueing = queueing
-        self._direct = tuple(p for p in processors if p not in queueing)
+        direct = tuple(p for p in processors if p not in queueing)
+        self._routes = (queueing, direct, scrubber)
         self._starters = tuple(p for p in processors if not is_noop(p, "on_start"))
-        self._scrubber = scrubber
         self._baggage_attributes = baggage_attributes
         self._processors = tuple(processors)
         return old
@@ -168,15 +177,14 @@ class Pipeline(SpanProcessor):
                 span = self._with_baggage(span)
             except Exception as exc:
                 internal_error("baggage attributes", exc)
-        for processor in self._queueing:  # scrubbed on their export thread
+        queueing, direct, scrubber = self._routes
+        for processor in queueing:  # scrubbed on their export thread
             try:
                 processor.on_end(span)
             except Exception as exc:
                 internal_error(f"{type(processor).__name__}.on_end", exc)
-        direct = self._direct
         if not direct:
             return
-        scrubber = self._scrubber
         if scrubber is not None:
             try:
                 span = scrubber.scrub_span(span)

@@ -127,6 +127,7 @@ class LeanTracer(SDKTracer):
     _obs_sampling: str | None
     _obs_random_root: bool
     _obs_inline_ids: bool
+    _obs_ids_for: object
     _obs_enabled: Callable[[], bool] | None
     _obs_config_enabled: bool
     _tracer_config: Any
@@ -157,6 +158,7 @@ class LeanTracer(SDKTracer):
             )
             == _RANDOM_IDS
         )
+        self._obs_ids_for = self.id_generator
         enabled = getattr(self, "_is_enabled", None)
         self._obs_enabled = enabled if callable(enabled) else None
         # The SDK's own ``_is_enabled`` reads one field: read it inline while that is so.
@@ -231,6 +233,12 @@ class LeanTracer(SDKTracer):
         if disabled:
             disabled_parent: Any = parent  # the SDK passes None through here too
             return NonRecordingSpan(context=disabled_parent)
+        # Ids inline only from the very generator checked at set-up, with no method patched
+        # on the instance (``mock.patch.object(tracer.id_generator, ...)``).
+        generator = self.id_generator
+        inline_ids = (
+            self._obs_inline_ids and generator is self._obs_ids_for and not generator.__dict__
+        )
         parent_flags: Any = 0
         parent_state: Any = DEFAULT_TRACE_STATE
         if parent is None:
@@ -245,12 +253,12 @@ class LeanTracer(SDKTracer):
                 parent_flags, parent_state = parent.trace_flags, parent.trace_state
         if not valid:
             parent = None
-            if self._obs_inline_ids:  # RandomIdGenerator.generate_trace_id, inline
+            if inline_ids:  # RandomIdGenerator.generate_trace_id, inline
                 trace_id = _random.getrandbits(128)
                 while not trace_id:
                     trace_id = _random.getrandbits(128)
             else:
-                trace_id = self.id_generator.generate_trace_id()
+                trace_id = generator.generate_trace_id()
             random = self._obs_random_root
         else:
             random = bool(parent_flags & _RANDOM)
@@ -271,12 +279,12 @@ class LeanTracer(SDKTracer):
             state = result.trace_state if result.trace_state is not None else DEFAULT_TRACE_STATE
             span_attributes = result.attributes
 
-        if self._obs_inline_ids:  # RandomIdGenerator.generate_span_id, inline
+        if inline_ids:  # RandomIdGenerator.generate_span_id, inline
             span_id = _random.getrandbits(64)
             while not span_id:
                 span_id = _random.getrandbits(64)
         else:
-            span_id = self.id_generator.generate_span_id()
+            span_id = generator.generate_span_id()
         flags = _FLAGS[sampled, random]
         if _DIRECT_CONTEXT:
             valid = 0 < trace_id <= _TRACE_ID_MAX and 0 < span_id <= _SPAN_ID_MAX
