@@ -10,9 +10,8 @@ OpenTelemetry SDK. After its first use a name is a plain module attribute.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from obs._lazy import lazy_dir, lazy_exports
+from obs._records import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from obs._alerts import AlertRule, ConsoleChannel, SlackWebhook, Webhook, alert_status

@@ -8,12 +8,17 @@ spans deep (hostile or buggy input), which must not overflow the interpreter's s
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+from obs._records import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple, TypeVar
+
     from opentelemetry.sdk.trace import ReadableSpan
 
-T = TypeVar("T")
+    T = TypeVar("T")  # annotations only (they are strings at run time)
+else:
+    from obs._records import NamedTuple
 
 
 class Node(NamedTuple):

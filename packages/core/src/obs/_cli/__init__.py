@@ -12,13 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from obs._cli import _programs, _query, _traces, _waterfall
 from obs._cli._output import print_table
 from obs._cli._query import EXAMPLE_QUERY
 from obs._cli._session import CommandFailed, add_store_options
 from obs._cli._waterfall import render_waterfall
+from obs._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "EXAMPLE_QUERY",

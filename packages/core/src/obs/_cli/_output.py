@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
 
+from obs._records import TYPE_CHECKING
 from obs._terminal import safe_text
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def cell(value: Any, width: int = 60) -> str:

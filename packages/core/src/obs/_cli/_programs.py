@@ -6,7 +6,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+
+from obs._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run_integrations(_: argparse.Namespace) -> int:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 from obs._cli._output import print_table
 from obs._cli._session import CommandFailed, store_session
+from obs._records import TYPE_CHECKING
 from obs._store import ResultTooLarge, bounded_rows
 from obs._terminal import safe_text
+
+if TYPE_CHECKING:
+    from typing import Any
 
 EXAMPLE_QUERY = """\
 SELECT attributes ->> '$."http.route"' AS route, count(*) AS requests,

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
 
+from obs._records import TYPE_CHECKING
 from obs._store import (
     DEFAULT_TIMEOUT_S,
     MAX_VALUE_BYTES,
@@ -25,6 +25,9 @@ from obs._store import (
     open_read_only,
     resolve_path,
 )
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class CommandFailed(Exception):

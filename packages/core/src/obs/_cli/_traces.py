@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 from obs._cli._output import local_time, print_table
 from obs._cli._session import store_session
+from obs._records import TYPE_CHECKING
 from obs._store import TraceSummary, recent_traces
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run_traces(args: argparse.Namespace) -> int:

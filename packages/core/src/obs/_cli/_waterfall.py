@@ -10,13 +10,16 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from obs._cli._output import cell, duration
 from obs._cli._session import CommandFailed, store_session
+from obs._records import TYPE_CHECKING
 from obs._span_tree import walk
 from obs._store import StoredSpan, trace_spans
 from obs._terminal import safe_text
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run_trace(args: argparse.Namespace) -> int:

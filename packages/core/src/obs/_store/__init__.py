@@ -18,9 +18,8 @@ import the writer, which brings the OpenTelemetry SDK's exporter classes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from obs._lazy import lazy_dir, lazy_exports
+from obs._records import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from obs._store._files import DEFAULT_PATH, StoreRefused, resolve_path

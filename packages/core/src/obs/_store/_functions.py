@@ -12,7 +12,11 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable
-from typing import Any
+
+from obs._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _Percentile:

@@ -25,10 +25,15 @@ import time
 import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
 
+from obs._records import TYPE_CHECKING
 from obs._store._functions import register_functions
 from obs._store._schema import newer_message, schema_version
+
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from obs._records import NamedTuple
 
 #: PRAGMAs a reader may run, without a value (a value sets something).
 READ_PRAGMAS = frozenset(

@@ -16,10 +16,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import NamedTuple
 
+from obs._records import TYPE_CHECKING
 from obs._store._files import StoreRefused
 from obs._store._locking import begin_immediate
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from obs._records import NamedTuple
 
 #: The columns of ``spans``, with declarations that also work for ``ALTER TABLE ADD COLUMN``
 #: (a NOT NULL column added later needs a default).
