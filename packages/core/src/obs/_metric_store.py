@@ -11,13 +11,11 @@ reaches the application.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -44,7 +42,7 @@ from opentelemetry.sdk.metrics.export import Histogram as HistogramData
 from obs import _settings
 from obs._diagnostics import internal_error
 from obs._store import DEFAULT_MAX_AGE_S, connect
-from obs._store._locking import begin_immediate
+from obs._store._locking import write_transaction
 
 #: The table's DDL, in one place (it joins the store's schema migrations at merge).
 METRICS_SCHEMA = """
@@ -147,19 +145,6 @@ def rows(data: MetricsData) -> list[tuple[Any, ...]]:
     return out
 
 
-@contextlib.contextmanager
-def _write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    # The lock taken like the span writers take it (polled): SQLite's own busy wait loses
-    # every turn to them when the store is busy, and would time out.
-    begin_immediate(conn)
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
 class MetricStoreExporter(MetricExporter):
     """Writes each collection to the ``metrics`` table of the store at ``path``."""
 
@@ -183,7 +168,7 @@ class MetricStoreExporter(MetricExporter):
                 "('metrics', 'metrics_name_time', 'metrics_time')"
             ).fetchone()[0]
             if present < 3:
-                with _write_transaction(conn):
+                with write_transaction(conn):
                     for statement in METRICS_SCHEMA.split(";"):
                         if statement.strip():
                             conn.execute(statement)
@@ -197,13 +182,13 @@ class MetricStoreExporter(MetricExporter):
             batch = rows(metrics_data)
             with self._lock:
                 conn = self._connection()
-                with _write_transaction(conn):
+                with write_transaction(conn):
                     conn.executemany(_INSERT, batch)
                 self.written += len(batch)
                 if time.monotonic() - self._last_prune > PRUNE_EVERY_S:
                     self._last_prune = time.monotonic()
                     cutoff = time.time_ns() - int(self.max_age_s * 1e9)
-                    with _write_transaction(conn):
+                    with write_transaction(conn):
                         conn.execute("DELETE FROM metrics WHERE time_ns < ?", (cutoff,))
             return MetricExportResult.SUCCESS
         except Exception as exc:

@@ -69,6 +69,23 @@ def begin_immediate(conn: sqlite3.Connection, wait_s: float = LOCK_WAIT_S) -> fl
             pause = min(pause * 2, LOCK_POLL_MAX_S)
 
 
+@contextmanager
+def write_transaction(conn: sqlite3.Connection, wait_s: float = LOCK_WAIT_S) -> Iterator[float]:
+    """``with write_transaction(conn) as waited:`` the block runs in one write transaction.
+
+    The lock is taken as ``begin_immediate`` takes it (polled); committed when the block ends,
+    rolled back (if SQLite has not already, as after a full disk) when it raises.
+    """
+    waited = begin_immediate(conn, wait_s)
+    try:
+        yield waited
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def checkpoint(
     conn: sqlite3.Connection, mode: str = "RESTART", wait_ms: int = CHECKPOINT_WAIT_MS
 ) -> bool:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from obs._diagnostics import warn_once
 from obs._store._files import file_size, on_disk_bytes
-from obs._store._locking import begin_immediate, checkpoint
+from obs._store._locking import checkpoint, write_transaction
 
 AGE_CHECK_S = 30.0
 PRUNE_BATCH_ROWS = 1000
@@ -187,8 +187,7 @@ class Pruner:
     ) -> int:
         """Delete the oldest whole traces, about ``budget`` spans; the number of spans."""
         budget = max(1, min(budget, PRUNE_BATCH_ROWS))
-        begin_immediate(conn)
-        try:
+        with write_transaction(conn):
             chosen: list[tuple[str]] = []
             rows = 0
             for trace_id, count in conn.execute(
@@ -203,10 +202,6 @@ class Pruner:
                 conn.executemany("DELETE FROM spans WHERE trace_id = ?", chosen)
                 conn.executemany("DELETE FROM trace_services WHERE trace_id = ?", chosen)
                 conn.executemany("DELETE FROM traces WHERE trace_id = ?", chosen)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         self._bound_wal(conn)
         self.pruned_rows += rows
         return rows if chosen else 0
@@ -219,17 +214,12 @@ class Pruner:
         budget: int = PRUNE_BATCH_ROWS,
     ) -> int:
         budget = max(1, min(budget, PRUNE_BATCH_ROWS))
-        begin_immediate(conn)
-        try:
+        with write_transaction(conn):
             cursor = conn.execute(
                 f"DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans {where} "
                 "ORDER BY start_ns LIMIT ?)",
                 (*params, budget),
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         self._bound_wal(conn)
         self.pruned_rows += cursor.rowcount
         return max(cursor.rowcount, 0)
@@ -252,11 +242,6 @@ class Pruner:
             count = min(free, pages - target_pages, chunk)
             if count <= 0:
                 break
-            begin_immediate(conn)
-            try:
+            with write_transaction(conn):
                 conn.execute(f"PRAGMA incremental_vacuum({count})").fetchall()
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             checkpoint(conn, "TRUNCATE")

@@ -19,7 +19,7 @@ from functools import cache
 
 from obs._records import TYPE_CHECKING
 from obs._store._files import StoreRefused
-from obs._store._locking import begin_immediate
+from obs._store._locking import write_transaction
 
 if TYPE_CHECKING:
     from typing import NamedTuple
@@ -179,8 +179,7 @@ def migrate(conn: sqlite3.Connection, path: object) -> None:
     check_objects(conn)
     if version == schema_version():
         return
-    begin_immediate(conn)
-    try:
+    with write_transaction(conn):
         # Another process may have migrated while this one waited for the write lock.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > schema_version():
@@ -191,10 +190,6 @@ def migrate(conn: sqlite3.Connection, path: object) -> None:
             if step.apply is not None:
                 step.apply(conn)
         conn.execute(f"PRAGMA user_version = {schema_version()}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 @cache

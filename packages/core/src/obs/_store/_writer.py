@@ -51,7 +51,7 @@ from obs._store._files import (
     tighten_default_directory,
 )
 from obs._store._functions import register_functions
-from obs._store._locking import LOCK_WAIT_S, begin_immediate
+from obs._store._locking import LOCK_WAIT_S, write_transaction
 from obs._store._pruning import Pruner
 from obs._store._schema import COLUMNS, migrate
 
@@ -298,16 +298,10 @@ def write_rows(
         key = (trace_id, row[_SERVICE] or "")
         services[key] = min(services.get(key, start), start)
     service_rows = [(t, s, start) for (t, s), start in services.items()]
-    waited = begin_immediate(conn, wait_s)
-    try:
+    with write_transaction(conn, wait_s) as waited:
         conn.executemany(_INSERT, rows)
         conn.executemany(_UPSERT_TRACE, traces.values())
         conn.executemany(_UPSERT_SERVICE, service_rows)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return waited
 
 
