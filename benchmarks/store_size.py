@@ -35,6 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from obs._cli._query import EXAMPLE_QUERY
+
 ROOT = Path(__file__).resolve().parents[1]
 OBS = str(Path(sys.executable).parent / "obs")
 ROUTES = [f"/api/v1/resource{i}/{{id}}" for i in range(20)]
@@ -122,13 +124,8 @@ def build(db: Path, spans: int) -> None:
     )
 
 
-PERCENTILE_QUERY = """\
-SELECT attributes ->> '$."http.route"' AS route, count(*) AS requests,
-       round(p50(duration_ms), 2) AS p50_ms, round(p95(duration_ms), 2) AS p95_ms,
-       sum(status = 'error') AS errors
-FROM spans
-WHERE kind = 'server' AND start_ns > ago(3600)
-GROUP BY route ORDER BY requests DESC"""
+#: The README's per-route percentile query, exactly as ``obs`` shows it.
+PERCENTILE_QUERY = EXAMPLE_QUERY
 
 
 def _median_ms(call: Callable[[], Any], rounds: int = 7) -> float:
