@@ -10,7 +10,14 @@ from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 
-from obs.instrumentation import SPAN_KEY, BoundedCache, IntegrationOptions, context_var
+from obs.instrumentation import (
+    BoundedCache,
+    IntegrationOptions,
+    attach_context,
+    context_var,
+    context_with_span,
+)
+from obs.instrumentation import detach as detach_token
 from obs_burr import _live
 
 #: The runtime context's variable when setting it directly is safe (else None: the API's
@@ -42,12 +49,8 @@ def current_exception() -> BaseException | None:
 
 def attach(span: trace_api.Span) -> tuple[Context, object]:
     """Make ``span`` current: the context it is current in, and the token to detach it."""
-    var = CONTEXT_VAR
-    if var is not None:
-        context = Context({**var.get(), SPAN_KEY: span})
-        return context, var.set(context)
-    context = trace_api.set_span_in_context(span)
-    return context, context_api.attach(context)
+    context = context_with_span(span)
+    return context, attach_context(context)
 
 
 def current_context() -> Context:
@@ -57,14 +60,7 @@ def current_context() -> Context:
 
 def reset(token: object) -> None:
     """Restore the context a token replaced; a failure is logged as the API logs it."""
-    var = CONTEXT_VAR
-    if var is not None:
-        try:
-            var.reset(token)  # type: ignore[arg-type]
-            return
-        except ValueError:
-            pass  # the API tries again and logs "Failed to detach context"
-    context_api.detach(token)  # type: ignore[arg-type]
+    detach_token(token)  # type: ignore[arg-type]
 
 
 def detach(record: _live.StepRecord) -> None:
