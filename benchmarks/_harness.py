@@ -179,15 +179,50 @@ def interleaved(
     return samples
 
 
-def bare_span_cost(rounds: int, ops: int = 20_000) -> list[float]:
-    """One bare SDK span (start + end, two attributes) on the plain pipeline."""
+#: The reference span's attributes: issue 14 states its targets against "one bare SDK span,
+#: 3 attributes, plain SDK pipeline".
+SDK_SPAN_ATTRIBUTES = {"a": 1, "b": "x", "c": 2.5}
+
+#: The name of the reference-span case a group measures among its own cases (paired rounds).
+SDK_SPAN_CASE = "sdk span (plain), same rounds"
+
+
+def sdk_spans(ops: int) -> Callable[[], None]:
+    """``ops`` bare SDK spans (start + end, three attributes) on the plain pipeline."""
     tracer = plain_provider().get_tracer("bench")
 
     def run() -> None:
         for _ in range(ops):
-            tracer.start_span("op", attributes={"a": 1, "b": "x"}).end()
+            tracer.start_span("op", attributes=dict(SDK_SPAN_ATTRIBUTES)).end()
 
-    return measure(run, ops, rounds)
+    return run
+
+
+def bare_span_cost(rounds: int, ops: int = 20_000) -> list[float]:
+    """One bare SDK span (start + end, three attributes) on the plain pipeline."""
+    return measure(sdk_spans(ops), ops, rounds)
+
+
+def paired(
+    values: Sequence[float], bare: Sequence[float], span: Sequence[float]
+) -> tuple[float, float]:
+    """Median overhead (µs) and median overhead ÷ span, each round paired with its own.
+
+    The cases of one round run back to back, so a round's case, bare host and reference span
+    saw the same machine: on a loaded or drifting machine the per-round ratio is far steadier
+    than the ratio of independent medians.
+    """
+    over = [v - b for v, b in zip(values, bare, strict=True)]
+    ratios = [o / s for o, s in zip(over, span, strict=True)]
+    return statistics.median(over), statistics.median(ratios)
+
+
+def paired_note(values: Sequence[float], bare: Sequence[float], span: Sequence[float]) -> str:
+    over, ratio = paired(values, bare, span)
+    return (
+        f"paired per round: overhead {over:.2f} µs = {ratio:.2f}× the SDK span of the same "
+        f"round ({statistics.median(span):.2f} µs)"
+    )
 
 
 def current_tracer() -> trace_api.Tracer:

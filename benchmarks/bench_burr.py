@@ -18,25 +18,27 @@ application of the same round) against a bare SDK span measured in that same rou
 from __future__ import annotations
 
 import asyncio
-import statistics
 from collections.abc import Callable
 from typing import Any
 
 from benchmarks._harness import (
+    SDK_SPAN_CASE,
     Group,
     Result,
     interleaved,
     lean_provider,
+    paired_note,
     plain_provider,
     use_obs,
     use_plain,
 )
+from benchmarks._harness import sdk_spans as harness_sdk_spans  # the name is a local here
 
 STEPS = 200
 RUNS = 10
 OPS = STEPS * RUNS
 
-SDK = "sdk span (plain), same rounds"
+SDK = SDK_SPAN_CASE
 BARE = "burr, no hooks (bare)"
 OBS = "obs ObsHooks"
 BRIDGE = "burr OpenTelemetryBridge"
@@ -151,13 +153,8 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
         FLOOR: ([_floor_hooks()], use_plain),
         LEAN_FLOOR: ([_lean_floor_hooks()], use_plain),
     }
-    reference = plain_provider().get_tracer("bench")
-
-    def sdk_spans() -> None:
-        # The same bare SDK span as the table's reference, measured in the same rounds as
-        # the cases: on a loaded machine the ratio against it is the stable figure.
-        for _ in range(OPS):
-            reference.start_span("op", attributes={"a": 1, "b": "x"}).end()
+    # The table's reference span, measured in the same rounds as the cases.
+    sdk_spans = harness_sdk_spans(OPS)
 
     def sync_case(adapters: list[Any]) -> Callable[[], None]:
         def run() -> None:
@@ -189,15 +186,7 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
                 adapters = setups[name][0]
                 note = ""
                 if adapters:
-                    # Paired per round (the cases of one round ran back to back): far steadier
-                    # than the ratio of independent medians when the machine's load drifts.
-                    over = [v - b for v, b in zip(values, bare_round, strict=True)]
-                    ratio = [o / s for o, s in zip(over, span_round, strict=True)]
-                    note = (
-                        f"paired per round: overhead {statistics.median(over):.2f} µs = "
-                        f"{statistics.median(ratio):.2f}× the SDK span of the same round "
-                        f"({statistics.median(span_round):.2f} µs)"
-                    )
+                    note = paired_note(values, bare_round, span_round)
                 group.results.append(
                     Result(
                         group_name,

@@ -25,11 +25,14 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks._harness import (
+    SDK_SPAN_CASE,
     Group,
     Result,
     bare_span_cost,
     interleaved,
     local_logfire,
+    paired_note,
+    sdk_spans,
     use_obs,
     use_plain,
 )
@@ -197,19 +200,26 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
         "opentelemetry contrib": (_contrib_app(), use_plain, "3"),
         "logfire": (_logfire_app(), use_plain, "3"),
     }
-    cases = {name: driver(app) for name, (app, _, _) in apps.items()}
+    # The reference span is measured among the cases, round by round: each row's note gives
+    # its overhead paired with the bare app and the span of the same round.
+    cases: dict[str, Callable[[], None]] = {SDK_SPAN_CASE: sdk_spans(OPS)}
+    cases.update({name: driver(app) for name, (app, _, _) in apps.items()})
     before = {name: switch for name, (_, switch, _) in apps.items()}
     samples = interleaved(cases, OPS, rounds, before=before)
     _use_obs()
+    span_round = samples.pop(SDK_SPAN_CASE)
+    bare_name = next(name for name in samples if name.startswith("fastapi bare"))
     group = Group("fastapi", "request")
     for name, values in samples.items():
+        baseline = name == bare_name
         group.results.append(
             Result(
                 "fastapi",
                 name,
                 values,
                 apps[name][2],
-                baseline=name.startswith("fastapi bare"),
+                baseline=baseline,
+                note="" if baseline else paired_note(values, samples[bare_name], span_round),
             )
         )
     return [group]

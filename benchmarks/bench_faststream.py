@@ -28,7 +28,17 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from benchmarks._harness import Group, Result, interleaved, use_obs, use_plain
+from benchmarks._harness import (
+    SDK_SPAN_CASE,
+    Group,
+    Result,
+    interleaved,
+    paired,
+    paired_note,
+    sdk_spans,
+    use_obs,
+    use_plain,
+)
 
 OPS = 500
 URL = "redis://127.0.0.1:6379"
@@ -110,8 +120,19 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
 
             return run
 
+        reference = sdk_spans(OPS)
+        cpu[SDK_SPAN_CASE] = []
+
+        def spans() -> None:
+            # The table's reference span in the same rounds, in both clocks.
+            start = time.process_time_ns()
+            reference()
+            cpu[SDK_SPAN_CASE].append((time.process_time_ns() - start) / 1000 / OPS)
+
+        timed_cases = {SDK_SPAN_CASE: spans}
+        timed_cases.update({name: timed(name, case) for name, case in cases.items()})
         samples = interleaved(
-            {name: timed(name, case) for name, case in cases.items()},
+            timed_cases,
             OPS,
             rounds,
             warmup=1,
@@ -124,20 +145,21 @@ def bench(rounds: int, sdk_span: Result) -> list[Group]:
         obs_pipeline()
 
     groups = []
-    span = sdk_span.median
     for group_name, data in (("faststream", samples), ("faststream-cpu", _drop_warmup(cpu))):
         group = Group(group_name, "message")
+        span_round = data[SDK_SPAN_CASE]
         bare_name, ours_name, theirs_name = cases
         bare = Result(group_name, bare_name, data[bare_name], "0", baseline=True)
         ours = Result(group_name, ours_name, data[ours_name], "2")
         theirs = Result(group_name, theirs_name, data[theirs_name], "3")
-        ours_over = ours.median - bare.median
-        theirs_over = theirs.median - bare.median
+        ours_over, _ = paired(ours.samples_us, bare.samples_us, span_round)
+        theirs_over, _ = paired(theirs.samples_us, bare.samples_us, span_round)
         ours.note = (
-            f"per message: overhead {ours_over:.1f} µs = {ours_over / span:.2f} × one bare "
-            f"SDK span (target ≤ 4); FastStream's own overhead {theirs_over:.1f} µs = "
+            f"{paired_note(ours.samples_us, bare.samples_us, span_round)} (target ≤ 4); "
+            f"FastStream's own overhead {theirs_over:.1f} µs = "
             f"{theirs_over / ours_over if ours_over > 0 else float('inf'):.1f} × obs's (target ≥ 3)"
         )
+        theirs.note = paired_note(theirs.samples_us, bare.samples_us, span_round)
         group.results.extend([bare, ours, theirs])
         groups.append(group)
     return groups

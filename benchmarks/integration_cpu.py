@@ -10,8 +10,9 @@ inputs captured once (a message received from Redis with its ``traceparent``, a 
 command; the client's request options and parsed answer), and each case is timed by this
 thread's CPU clock, round-robin with a bare SDK span (3 attributes, plain pipeline) in the
 same run. Printed: overhead per operation over the bare hooks, and its ratio to the span
-(medians and minima of the rounds). The export thread's work is not included. Metrics are set
-up as in each wall-clock group (a metric reader for FastStream, none for OpenAI).
+(medians and minima of the rounds). The export thread's work is not included. The pipeline is
+set up as in each wall-clock group (a metric reader for FastStream, none for OpenAI; no local
+store for FastStream, as its group).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def main() -> None:
     # Each pipeline as its wall-clock group sets it up: bench_faststream attaches a metric
     # reader (so histograms are aggregated), bench_openai does not.
     if args.integration == "faststream":
-        use_obs(metric_readers=[InMemoryMetricReader()])
+        use_obs(metric_readers=[InMemoryMetricReader()], store=False)
     else:
         use_obs()
     cases = _faststream_cases() if args.integration == "faststream" else _openai_cases()

@@ -27,6 +27,7 @@ from time import time_ns
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace as trace_api
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import EventBase, ReadableSpan, Span, SpanLimits
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace.status import Status, StatusCode
@@ -115,8 +116,7 @@ class LeanSpan(Span):
                 limits.max_span_attribute_length,
                 0,
             )
-        # Links go through the SDK's own validation and limits (it is rare to have any).
-        self._links = self._new_links(links) if links else _NO_ITEMS
+        self._links = _links(links, limits) if links else _NO_ITEMS
 
     # -- what the SDK's span keeps per span, read from the tracer ------------------------
     _trace_config = None
@@ -188,8 +188,8 @@ class LeanSpan(Span):
         with self._lock:
             if self._end_time is None:
                 links: Any = self._links
-                if links is _NO_ITEMS:
-                    links = self._links = BoundedList(self._limits.max_links)
+                if type(links) is tuple:  # none yet, or the ones the span started with
+                    links = self._links = BoundedList.from_seq(self._limits.max_links, links)
                 links.append(link)
             else:
                 ended = True
@@ -221,6 +221,53 @@ class LeanSpan(Span):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(name="{self._name}", context={self._context})'
+
+
+#: The attributes of a link given none, per (max_link_attributes, max_attribute_length): the
+#: SDK gives each such link its own empty, immutable ``BoundedAttributes``; an empty immutable
+#: one can be shared (nothing can be added to it, and its drop count stays 0).
+_EMPTY_LINK_ATTRIBUTES: dict[tuple[int | None, int | None], BoundedAttributes] = {}
+
+
+def _links(links: Sequence[trace_api.Link], limits: SpanLimits) -> Sequence[trace_api.Link]:
+    """The SDK's ``Span._new_links``, the same links kept, the same way, for less.
+
+    As the SDK: a link is kept when it is truthy and its context is valid (or carries
+    attributes or a trace state); its attributes are replaced by an immutable
+    ``BoundedAttributes`` under the link limits. What the SDK pays per link that this does not:
+    a new empty ``BoundedAttributes`` (a lock and an ordered dict) for a link without
+    attributes (the usual consumer's link to its message's creation context), and a
+    ``BoundedList`` (a lock and a deque) when no link is dropped: a tuple reads the same
+    through ``links`` and ``dropped_links`` (0), and the first ``add_link`` turns it into
+    the SDK's bounded list.
+    """
+    max_attributes = limits.max_link_attributes
+    max_length = limits.max_attribute_length
+    valid: list[trace_api.Link] = []
+    for link in links:
+        if not link:
+            continue
+        context = link.context
+        attributes = link.attributes
+        if not (context and (context.is_valid or attributes or context.trace_state)):
+            continue
+        if attributes:
+            link._attributes = BoundedAttributes(  # type: ignore[attr-defined]
+                max_attributes, attributes, max_value_len=max_length, immutable=True
+            )
+        else:
+            empty = _EMPTY_LINK_ATTRIBUTES.get((max_attributes, max_length))
+            if empty is None:
+                empty = BoundedAttributes(
+                    max_attributes, None, max_value_len=max_length, immutable=True
+                )
+                _EMPTY_LINK_ATTRIBUTES[(max_attributes, max_length)] = empty
+            link._attributes = empty  # type: ignore[attr-defined]
+        valid.append(link)
+    max_links = limits.max_links
+    if max_links is None or len(valid) <= max_links:
+        return tuple(valid)
+    return BoundedList.from_seq(max_links, valid)
 
 
 def _plain(key: Any, value: Any, max_length: int | None) -> bool:
