@@ -252,7 +252,7 @@ def _links(links: Sequence[trace_api.Link], limits: SpanLimits) -> Sequence[trac
         if not (context and (context.is_valid or attributes or context.trace_state)):
             continue
         if attributes:
-            link._attributes = BoundedAttributes(  # type: ignore[attr-defined]
+            link._attributes = BoundedAttributes(
                 max_attributes, attributes, max_value_len=max_length, immutable=True
             )
         else:
@@ -262,7 +262,7 @@ def _links(links: Sequence[trace_api.Link], limits: SpanLimits) -> Sequence[trac
                     max_attributes, None, max_value_len=max_length, immutable=True
                 )
                 _EMPTY_LINK_ATTRIBUTES[(max_attributes, max_length)] = empty
-            link._attributes = empty  # type: ignore[attr-defined]
+            link._attributes = empty
         valid.append(link)
     max_links = limits.max_links
     if max_links is None or len(valid) <= max_links:
