@@ -169,6 +169,15 @@ class LeanSpan(Span):
             self._dropped_attributes,
         )
 
+    def update_name(self, name: str) -> None:
+        # The SDK's method is wrapped by its ended-span check (a decorator frame per call):
+        # the same lock, check and warning, inline. Integrations rename every server span.
+        with self._lock:
+            if self._end_time is None:
+                self._name = name
+                return
+        _sdk_logger.warning("Tried calling %s on an ended span.", "update_name")
+
     # -- events and links: the SDK's methods, with the bounded lists made on first use ---
     def _add_event(self, event: EventBase) -> None:
         ended = False
