@@ -7,7 +7,8 @@ to run; instruction counts do not (they vary by about 1 % with random ids and di
 Each case runs in its own process under ``valgrind --tool=callgrind``: a warm-up of two
 applications, then ``--apps`` applications of ``bench_burr.STEPS`` steps between two
 ``os.getppid()`` calls, at which callgrind dumps its counters; the main thread's count in
-that window divided by the steps is the figure. Overhead per step = case - bare. Cases:
+that window divided by the steps is the figure (the other threads' count over the whole run,
+per step of the run, is shown with the overhead). Overhead per step = case - bare. Cases:
 ``{sync,async}-{bare,obs,leanfloor}`` (leanfloor: one lean span per step by hand, on obs's
 batch processor). Needs valgrind; about a minute or two per case.
 """
@@ -16,13 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import os
-import subprocess
-import sys
-import tempfile
 
-#: ``sdk-span``: the benchmark's reference, one bare SDK span (2 attributes) per unit in a tight
+#: ``sdk-span``: the benchmark's reference, one bare SDK span (3 attributes) per unit in a tight
 #: loop on the plain pipeline; ``-bridge``: Burr's ``OpenTelemetryBridge`` on the plain pipeline.
 CASES = ("sdk-span", "sync-bare", "sync-obs", "sync-bridge", "sync-leanfloor", "async-bare")
 
@@ -36,17 +33,11 @@ def workload(case: str, apps: int) -> None:
     kind, which = case.split("-")
     bench_burr._use_obs()
     if case == "sdk-span":
-        from benchmarks._harness import plain_provider
+        from benchmarks._harness import sdk_spans
 
-        tracer = plain_provider().get_tracer("bench")
-
-        def spans(count: int) -> None:
-            for _ in range(count * bench_burr.STEPS):
-                tracer.start_span("op", attributes={"a": 1, "b": "x"}).end()
-
-        spans(2)
+        sdk_spans(2 * bench_burr.STEPS)()
         os.getppid()
-        spans(apps)
+        sdk_spans(apps * bench_burr.STEPS)()
         os.getppid()
         return
     sync_app, async_app = bench_burr._apps()
@@ -86,39 +77,17 @@ def _bridge() -> object:
     return OpenTelemetryBridge()
 
 
-def count(case: str, apps: int) -> float:
+def count(case: str, apps: int) -> tuple[float, float]:
+    """Main-thread instructions per step in the window, other threads' per step of the run."""
     from benchmarks.bench_burr import STEPS
+    from benchmarks.instructions import callgrind
 
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "cg.out")
-        subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                "--separate-threads=yes",
-                "--dump-before=*getppid*",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                "-m",
-                "benchmarks.burr_instructions",
-                "--workload",
-                case,
-                "--apps",
-                str(apps),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        best = 0
-        for path in glob.glob(out + ".*-01"):  # main thread; dump 1 is the start-up
-            if path.endswith(".1-01"):
-                continue
-            with open(path) as f:
-                for line in f:
-                    if line.startswith(("summary:", "totals:")):
-                        best = max(best, int(line.split()[1]))
-                        break
-        return best / (apps * STEPS)
+    return callgrind(
+        "benchmarks.burr_instructions",
+        [case, "--apps", str(apps)],
+        apps * STEPS,
+        2 * STEPS,
+    )
 
 
 def main() -> None:
@@ -131,14 +100,15 @@ def main() -> None:
         workload(args.workload, args.apps)
         return
     figures = {case: count(case, args.apps) for case in args.cases}
-    span = figures.get("sdk-span")
-    for case, per_step in figures.items():
+    span = figures.get("sdk-span", (0.0, 0.0))[0]
+    for case, (per_step, others) in figures.items():
         bare = figures.get(case.split("-")[0] + "-bare")
         over = ""
         if bare and case.split("-")[0] in ("sync", "async") and not case.endswith("bare"):
-            over = f"  overhead {per_step - bare:9,.0f}"
+            over = f"  overhead {per_step - bare[0]:9,.0f}"
             if span:
-                over += f" = {(per_step - bare) / span:.2f}× the SDK span"
+                over += f" = {(per_step - bare[0]) / span:.2f}× the SDK span"
+            over += f" (other threads +{others - bare[1]:,.0f})"
         print(f"{case:16} {per_step:11,.0f} instructions per step{over}")
 
 
