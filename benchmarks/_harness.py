@@ -82,6 +82,24 @@ def lean_provider() -> TracerProvider:
     return _lean
 
 
+#: Span pipelines of the cases that are not global (a private Logfire's), flushed with the rest.
+_extra_providers: list[Any] = []
+
+
+def flush_spans() -> None:
+    """Export every span any case has queued (plain, lean, obs's and private pipelines).
+
+    ``interleaved`` calls it after each case's round, inside its timing: a case pays for
+    exporting the spans it made (obs's scrubbing on the export thread included), and the next
+    case does not run while the export thread is still busy with them.
+    """
+    providers = [_plain, _lean, _config._state.tracer_provider, *_extra_providers]
+    for provider in providers:
+        flush = getattr(provider, "force_flush", None)
+        if flush is not None:
+            flush()
+
+
 def use_obs(**options: object) -> None:
     """Configure obs (its pipeline, no console, no OTLP) as the global provider."""
     settings: dict[str, object] = {
@@ -162,6 +180,7 @@ def interleaved(
     """Measure several cases round-robin, so drift (CPU frequency, other load) hits all alike.
 
     ``before[name]`` runs before each round of that case (e.g. switch the global pipeline).
+    Each round ends with every queued span exported (``flush_spans``), inside the round's time.
     """
     before = before or {}
     samples: dict[str, list[float]] = {name: [] for name in cases}
@@ -172,9 +191,11 @@ def interleaved(
     for _ in range(rounds):
         for name, fn in cases.items():
             before.get(name, lambda: None)()
+            flush_spans()  # nothing queued by an earlier case is exported in this one's time
             gc.collect()
             start = time.perf_counter_ns()
             fn()
+            flush_spans()  # ... and this case pays for exporting its own spans
             samples[name].append((time.perf_counter_ns() - start) / 1000 / ops)
     return samples
 
@@ -238,6 +259,8 @@ def local_logfire() -> Any:
     from opentelemetry import propagate
 
     textmap = propagate.get_global_textmap()
+    processor = _batch()
+    _extra_providers.append(processor)  # flushed by ``flush_spans`` like the global pipelines
     try:
         return logfire.configure(
             local=True,
@@ -245,7 +268,7 @@ def local_logfire() -> Any:
             console=False,
             metrics=False,
             inspect_arguments=False,
-            additional_span_processors=[_batch()],
+            additional_span_processors=[processor],
         )
     finally:
         propagate.set_global_textmap(textmap)
