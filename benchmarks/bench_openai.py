@@ -23,11 +23,14 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks._harness import (
+    SDK_SPAN_CASE,
     Group,
     Result,
     interleaved,
     local_logfire,
+    paired_note,
     plain_provider,
+    sdk_spans,
     use_obs,
     use_plain,
 )
@@ -212,15 +215,21 @@ def _group(name: str, stream: bool, rounds: int, switch: _Switch) -> Group:
     }
     if "openai-v2" not in switch.instrumentors:
         clients.pop("opentelemetry openai-v2")
-    cases = {n: _driver(c, stream, ops) for n, c in clients.items()}
-    before = {n: (lambda owner=owners[n]: switch.to(owner)) for n in cases}
+    # The reference span in the same rounds: each row's overhead paired per round.
+    cases: dict[str, Callable[[], None]] = {SDK_SPAN_CASE: sdk_spans(ops)}
+    cases.update({n: _driver(c, stream, ops) for n, c in clients.items()})
+    before = {n: (lambda owner=owners[n]: switch.to(owner)) for n in clients}
     samples = interleaved(cases, ops, rounds, before=before)
     switch.to(None)
     use_obs()
+    span_round = samples.pop(SDK_SPAN_CASE)
     group = Group(name, "call")
     for case, values in samples.items():
         bare = case == "openai bare client"
-        group.results.append(Result(name, case, values, "0" if bare else "1", baseline=bare))
+        note = "" if bare else paired_note(values, samples["openai bare client"], span_round)
+        group.results.append(
+            Result(name, case, values, "0" if bare else "1", baseline=bare, note=note)
+        )
     if "openai-v2" in switch.notes:
         group.results.append(
             Result(name, "opentelemetry openai-v2", [0.0], "", note=switch.notes["openai-v2"])
