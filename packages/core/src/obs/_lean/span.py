@@ -9,8 +9,9 @@ It subclasses the SDK's ``Span`` and keeps its private fields (``_name``, ``_con
 
 - attributes live in a plain dict (``_lean.attributes`` applies the SDK's limits to it) and
   the drop count in a field;
-- events and links start as a shared empty tuple; the SDK's bounded list is created on the
-  first ``add_event``/``add_link``;
+- events and links start as a tuple (the shared empty one, or the links given at start,
+  validated and limited as the SDK does, see ``_links``); the SDK's bounded list is created on
+  the first ``add_event``/``add_link``;
 - resource, scope, limits and processors are the tracer's, referenced, not rebuilt;
 - at ``end`` the span itself (now frozen: every mutator is a no-op with the SDK's warning) is
   handed to the processors instead of a ``ReadableSpan`` copy.
