@@ -20,9 +20,16 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from obs._lean import LeanTracerProvider, lean_status
 from obs._lean import context as lean_context
+from obs._lean import span as lean_span
 from obs._lean import tracer as lean_tracer
 from obs._otlp.exporter import FastOTLPSpanExporter
-from tests.lean.test_equivalence import basic, exceptions_and_status, limited, remote_parents
+from tests.lean.test_equivalence import (
+    basic,
+    exceptions_and_status,
+    limited,
+    linked,
+    remote_parents,
+)
 from tests.lean.twins import Collect, assert_twins
 
 
@@ -34,6 +41,7 @@ class Null(SpanExporter):
 def test_every_fast_path_is_in_use_with_the_installed_sdk() -> None:
     assert lean_context.FAST, "the runtime context is no longer a ContextVar we can read"
     assert lean_tracer._DIRECT_CONTEXT, "SpanContext is no longer the 6-tuple it was"
+    assert lean_span.LINK_LAYOUT, "the API's Link no longer keeps its attributes in _attributes"
     provider = LeanTracerProvider(shutdown_on_exit=False)
     batch = BatchSpanProcessor(Null())
     provider.add_span_processor(batch)
@@ -55,7 +63,7 @@ def test_the_exporter_replaces_only_the_encoding_step() -> None:
     exporter.shutdown()
 
 
-@pytest.mark.parametrize("piece", ["context", "span_context", "dispatch", "sampler"])
+@pytest.mark.parametrize("piece", ["context", "span_context", "dispatch", "sampler", "links"])
 def test_spans_stay_the_same_with_a_fast_path_off(
     monkeypatch: pytest.MonkeyPatch, piece: str
 ) -> None:
@@ -64,6 +72,8 @@ def test_spans_stay_the_same_with_a_fast_path_off(
         monkeypatch.setattr(lean_tracer, "_CONTEXT_VAR", None)
     elif piece == "span_context":
         monkeypatch.setattr(lean_tracer, "_DIRECT_CONTEXT", False)
+    elif piece == "links":
+        monkeypatch.setattr(lean_span, "LINK_LAYOUT", False)
     elif piece == "dispatch":
         # A multi-processor that is not the SDK's synchronous one is called as a whole.
         monkeypatch.setattr(lean_tracer, "SynchronousMultiSpanProcessor", type("Other", (), {}))
@@ -73,6 +83,7 @@ def test_spans_stay_the_same_with_a_fast_path_off(
     def scenario(provider: trace_api.TracerProvider) -> None:
         basic(provider)
         limited(provider)
+        linked(provider)
         remote_parents(provider)
         exceptions_and_status(provider)
 

@@ -117,7 +117,12 @@ class LeanSpan(Span):
                 limits.max_span_attribute_length,
                 0,
             )
-        self._links = _links(links, limits) if links else _NO_ITEMS
+        if not links:
+            self._links = _NO_ITEMS
+        elif LINK_LAYOUT:
+            self._links = _links(links, limits)
+        else:  # the API's Link changed shape: the SDK's own way
+            self._links = self._new_links(links)
 
     # -- what the SDK's span keeps per span, read from the tracer ------------------------
     _trace_config = None
@@ -237,6 +242,24 @@ class LeanSpan(Span):
 #: SDK gives each such link its own empty, immutable ``BoundedAttributes``; an empty immutable
 #: one can be shared (nothing can be added to it, and its drop count stays 0).
 _EMPTY_LINK_ATTRIBUTES: dict[tuple[int | None, int | None], BoundedAttributes] = {}
+
+
+def _link_layout() -> bool:
+    """Does the API's ``Link`` keep its attributes in ``_attributes``, read by ``attributes``?
+
+    ``_links`` sets that field, as the SDK's ``_new_links`` does; where it is not so, spans
+    take the SDK's method (``tests/lean/test_sdk_internals.py`` pins both).
+    """
+    try:
+        link = trace_api.Link(trace_api.INVALID_SPAN_CONTEXT)
+        marker = BoundedAttributes(1, None, immutable=True)
+        link._attributes = marker
+        return link.attributes is marker and callable(getattr(Span, "_new_links", None))
+    except Exception:
+        return False
+
+
+LINK_LAYOUT = _link_layout()
 
 
 def _links(links: Sequence[trace_api.Link], limits: SpanLimits) -> Sequence[trace_api.Link]:
