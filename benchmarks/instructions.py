@@ -3,7 +3,8 @@
     uv run python -m benchmarks.instructions [--ops 1000] [case ...]
 
 The wall-clock groups drift by tens of percent from run to run on a shared 2-core machine;
-instruction counts vary by about 1 %. Each case runs in its own process under
+instruction counts by 1–2 % at the same ``--ops`` (more with a different ``--ops``: a full
+garbage collection falls in a short window or not), so compare the cases of one run. Each case runs in its own process under
 ``valgrind --tool=callgrind``: a warm-up, then ``--ops`` operations between two
 ``os.getppid()`` calls, where callgrind dumps its counters. Printed per operation: the main
 thread's instructions in that window, and the other threads' (obs's and the SDK's export
@@ -18,8 +19,10 @@ each tool asks of the CPU, and every change's effect, without noise.
 Cases: ``sdk-span``; ``fastapi-{bare,obs,floor,starlette,native}`` (``bench_fastapi``'s apps,
 2,000 warm-up requests); ``faststream-{bare,noop,obs,theirs}`` (``bench_faststream``'s Redis
 list, messages published and consumed in rounds of 100; ``noop``: a FastStream middleware
-that does nothing, what the host's middleware mechanism itself costs). FastStream needs
-Redis on 127.0.0.1:6379; everything needs valgrind. About two minutes per case.
+that does nothing, what the host's middleware mechanism itself costs);
+``openai-{bare,obs,v2}`` (``bench_openai``'s chat completion through the real client and a
+replaying transport; ``v2``: OpenTelemetry's openai-v2 on the plain pipeline). FastStream
+needs Redis on 127.0.0.1:6379; everything needs valgrind. About two minutes per case.
 """
 
 from __future__ import annotations
@@ -45,9 +48,13 @@ CASES = (
     "faststream-noop",
     "faststream-obs",
     "faststream-theirs",
+    "openai-bare",
+    "openai-obs",
+    "openai-v2",
 )
 WARMUP = 2000
 ROUND = 100  # FastStream messages per round
+OPENAI_WARMUP = 200
 
 
 def callgrind(module: str, args: list[str], ops: int, warmup_ops: int) -> tuple[float, float]:
@@ -167,6 +174,17 @@ def _faststream(which: str, ops: int) -> None:
         loop.close()
 
 
+def _openai(which: str, ops: int) -> None:
+    from benchmarks import bench_openai as bo
+
+    bo.use_obs()
+    switch = bo._Switch()
+    switch.load()
+    switch.to({"bare": None, "obs": "obs", "v2": "openai-v2"}[which])
+    client = bo._client(False)
+    _window(lambda n: bo._driver(client, False, n)(), ops, OPENAI_WARMUP)
+
+
 def workload(case: str, ops: int) -> None:
     if case == "sdk-span":
         _sdk_span(ops)
@@ -174,6 +192,8 @@ def workload(case: str, ops: int) -> None:
     group, which = case.split("-", 1)
     if group == "fastapi":
         _fastapi(which, ops)
+    elif group == "openai":
+        _openai(which, ops)
     else:
         _faststream(which, ops)
 
@@ -189,7 +209,13 @@ def main() -> None:
         return
     figures = {}
     for case in args.cases:
-        warmup = 5 * ROUND if case.startswith("faststream") else WARMUP
+        warmup = (
+            5 * ROUND
+            if case.startswith("faststream")
+            else OPENAI_WARMUP
+            if case.startswith("openai")
+            else WARMUP
+        )
         figures[case] = callgrind(
             "benchmarks.instructions", [case, "--ops", str(args.ops)], args.ops, warmup
         )
