@@ -230,7 +230,7 @@ def paired(
     """Median overhead (µs) and median overhead ÷ span, each round paired with its own.
 
     The cases of one round run back to back, so a round's case, bare host and reference span
-    saw the same machine: on a loaded or drifting machine the per-round ratio is far steadier
+    saw the same machine: on a loaded or drifting machine the per-round ratio is steadier
     than the ratio of independent medians.
     """
     over = [v - b for v, b in zip(values, bare, strict=True)]
