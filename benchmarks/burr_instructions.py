@@ -99,17 +99,9 @@ def main() -> None:
     if args.workload:
         workload(args.workload, args.apps)
         return
-    figures = {case: count(case, args.apps) for case in args.cases}
-    span = figures.get("sdk-span", (0.0, 0.0))[0]
-    for case, (per_step, others) in figures.items():
-        bare = figures.get(case.split("-")[0] + "-bare")
-        over = ""
-        if bare and case.split("-")[0] in ("sync", "async") and not case.endswith("bare"):
-            over = f"  overhead {per_step - bare[0]:9,.0f}"
-            if span:
-                over += f" = {(per_step - bare[0]) / span:.2f}× the SDK span"
-            over += f" (other threads +{others - bare[1]:,.0f})"
-        print(f"{case:16} {per_step:11,.0f} instructions per step{over}")
+    from benchmarks.instructions import report
+
+    report({case: count(case, args.apps) for case in args.cases}, "step")
 
 
 if __name__ == "__main__":

@@ -198,6 +198,21 @@ def workload(case: str, ops: int) -> None:
         _faststream(which, ops)
 
 
+def report(figures: dict[str, tuple[float, float]], unit: str) -> None:
+    """Print each case's counts per ``unit`` and, for a case of a group with a ``<group>-bare``
+    case, its overhead over it, also as a multiple of the ``sdk-span`` case."""
+    span = figures.get("sdk-span", (0.0, 0.0))[0]
+    for case, (main_thread, others) in figures.items():
+        line = f"{case:18} main {main_thread:11,.0f}  other threads {others:8,.0f} per {unit}"
+        bare = figures.get(case.split("-")[0] + "-bare")
+        if bare is not None and not case.endswith("-bare"):
+            over = main_thread - bare[0]
+            line += f"  overhead {over:9,.0f} (+{others - bare[1]:,.0f} other threads)"
+            if span:
+                line += f" = {over / span:.2f}× (+{(others - bare[1]) / span:.2f}×) the SDK span"
+        print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("cases", nargs="*", default=list(CASES))
@@ -219,16 +234,7 @@ def main() -> None:
         figures[case] = callgrind(
             "benchmarks.instructions", [case, "--ops", str(args.ops)], args.ops, warmup
         )
-    span = figures.get("sdk-span", (0.0, 0.0))[0]
-    for case, (main_thread, others) in figures.items():
-        line = f"{case:18} main {main_thread:11,.0f}  other threads {others:8,.0f}"
-        bare = figures.get(case.split("-")[0] + "-bare")
-        if bare is not None and not case.endswith("-bare"):
-            over = main_thread - bare[0]
-            line += f"  overhead {over:9,.0f} (+{others - bare[1]:,.0f} other threads)"
-            if span:
-                line += f" = {over / span:.2f}× (+{(others - bare[1]) / span:.2f}×) the SDK span"
-        print(line)
+    report(figures, "operation")
 
 
 if __name__ == "__main__":
